@@ -1,0 +1,3 @@
+module github.com/voicecert/voicecert
+
+go 1.26
