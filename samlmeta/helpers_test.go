@@ -4,7 +4,10 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
 	"math/big"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,4 +84,22 @@ func fixtureCert(t testing.TB) *Certificate {
 		t.Fatalf("fixture metadata has %d signing certificates, want 1", len(certs))
 	}
 	return certs[0]
+}
+
+// withExtraKey returns the fixture metadata with one more signing KeyDescriptor
+// holding the PEM certificate, inserted by hand (Parse-based edits refuse
+// certificates crypto/x509 cannot read).
+func withExtraKey(t testing.TB, pemData []byte) []byte {
+	t.Helper()
+	block, _ := pem.Decode(pemData)
+	if block == nil {
+		t.Fatal("no PEM block")
+	}
+	kd := `<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>` +
+		base64.StdEncoding.EncodeToString(block.Bytes) +
+		`</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`
+	md := string(fixtureMetadata(t))
+	const anchor = "</md:KeyDescriptor>"
+	i := strings.Index(md, anchor) + len(anchor)
+	return []byte(md[:i] + "\n         " + kd + md[i:])
 }
