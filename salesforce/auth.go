@@ -42,18 +42,12 @@ type Token struct {
 }
 
 // String describes the token without its secret.
-func (t *Token) String() string {
-	if t == nil {
-		return "<nil token>"
-	}
+func (t Token) String() string {
 	return fmt.Sprintf("token{instance=%s id=%s scope=%q access_token=REDACTED}", t.InstanceURL, t.ID, t.Scope)
 }
 
 // LogValue logs the token without its secret.
-func (t *Token) LogValue() slog.Value {
-	if t == nil {
-		return slog.StringValue("<nil>")
-	}
+func (t Token) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("instance_url", t.InstanceURL), slog.String("id", t.ID),
 		slog.String("scope", t.Scope), slog.String("access_token", "REDACTED"))
 }

@@ -31,18 +31,12 @@ type SSOResponse struct {
 }
 
 // String describes the response without the assertion.
-func (r *SSOResponse) String() string {
-	if r == nil {
-		return "<nil SSO response>"
-	}
+func (r SSOResponse) String() string {
 	return fmt.Sprintf("SSOResponse{action=%s relay_state=%q saml_response=REDACTED (%d bytes)}", r.Action, r.RelayState, len(r.SAMLResponse))
 }
 
 // LogValue logs the response without the assertion.
-func (r *SSOResponse) LogValue() slog.Value {
-	if r == nil {
-		return slog.StringValue("<nil>")
-	}
+func (r SSOResponse) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("action", r.Action), slog.String("relay_state", r.RelayState),
 		slog.String("saml_response", "REDACTED"))
 }
