@@ -4,11 +4,13 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -115,12 +117,15 @@ func (c *Client) certificatePEM(ctx context.Context, name string) ([]byte, error
 		return nil, fmt.Errorf("%w: certificate %q (readMetadata)", ErrNotFound, name)
 	}
 	var meta struct {
-		Content []byte `xml:"content"`
+		Content string `xml:"content"` // base64Binary
 	}
 	if err := recs[0].decode(&meta); err != nil {
 		return nil, fmt.Errorf("salesforce: readMetadata Certificate %s: %w", name, err)
 	}
-	content := meta.Content
+	content, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(meta.Content), ""))
+	if err != nil {
+		return nil, fmt.Errorf("salesforce: readMetadata Certificate %s: the content is not base64", name)
+	}
 	if len(bytes.TrimSpace(content)) == 0 {
 		c.log.Debug("salesforce: certificate content not in readMetadata; retrieving", "certificate", name)
 		content, err = c.retrieveCertificate(ctx, name)

@@ -285,7 +285,10 @@ func (h *harness) answer(key string, req *http.Request) (*http.Response, error) 
 	}
 	h.mu.Unlock()
 	if r.check != nil {
-		body, _ := io.ReadAll(req.Body)
+		var body []byte
+		if req.Body != nil {
+			body, _ = io.ReadAll(req.Body)
+		}
 		r.check(h.t, req, body)
 	}
 	if r.err != nil {
