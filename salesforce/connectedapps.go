@@ -211,7 +211,8 @@ func (c *Client) ListSAMLConnectedApps(ctx context.Context) ([]ConnectedApp, err
 // its record is read as XML, only samlConfig/certificate changes and every other byte
 // goes back as read; then the record is read again, and any difference from what was
 // sent is an error matching [ErrUnexpectedChange] (the caller undoes the change).
-// When the app already signs with certificate, nothing is written.
+// The certificate must exist (an error matching [ErrNotFound] otherwise). When the
+// app already signs with certificate, nothing is written.
 func (c *Client) SetConnectedAppCertificate(ctx context.Context, fullName, certificate string) error {
 	if certificate != "" {
 		if err := checkDeveloperName(certificate); err != nil {
@@ -228,6 +229,11 @@ func (c *Client) SetConnectedAppCertificate(ctx context.Context, fullName, certi
 	}
 	if !changed {
 		return nil
+	}
+	if certificate != "" {
+		if _, err := c.findCertificate(ctx, certificate); err != nil {
+			return fmt.Errorf("salesforce: cannot point connected app %s at %q: %w", fullName, certificate, err)
+		}
 	}
 	if rec.Scope[""] != metadataNS {
 		return fmt.Errorf("salesforce: connected app %s: the record is not in the default metadata namespace", fullName)

@@ -82,6 +82,7 @@ func TestSetConnectedAppCertificate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
+			h.on(http.MethodGet, toolingQuery, ok(fixture(t, "tooling_certificate_voicecert.json")))
 			h.onSOAP("readMetadata", ok(tt.read))
 			if tt.readBack != "" {
 				h.onSOAP("readMetadata", ok(tt.readBack))

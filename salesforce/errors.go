@@ -100,7 +100,7 @@ func (e *Error) Error() string {
 func (e *Error) Is(target error) bool {
 	switch target {
 	case ErrInvalidSession:
-		return e.Code == "INVALID_SESSION_ID"
+		return e.Code == "INVALID_SESSION_ID" || (e.StatusCode == http.StatusUnauthorized && e.Op != "token")
 	case ErrRequestLimit:
 		return e.Code == "REQUEST_LIMIT_EXCEEDED"
 	case ErrNotFound:

@@ -44,7 +44,8 @@ func (c *Client) IdentityProvider(ctx context.Context) (*IdentityProviderSetting
 
 // SetIdentityProviderCertificate points the org's Identity Provider setting at the
 // certificate named name, sending back the enableIdentityProvider value it read.
-// When the setting already names it, nothing is written.
+// The certificate must exist (an error matching [ErrNotFound] otherwise). When the
+// setting already names it, nothing is written.
 func (c *Client) SetIdentityProviderCertificate(ctx context.Context, name string) error {
 	if err := checkDeveloperName(name); err != nil {
 		return err
@@ -55,6 +56,9 @@ func (c *Client) SetIdentityProviderCertificate(ctx context.Context, name string
 	}
 	if cur.CertificateName == name {
 		return nil
+	}
+	if _, err := c.findCertificate(ctx, name); err != nil {
+		return fmt.Errorf("salesforce: cannot point the Identity Provider at %q: %w", name, err)
 	}
 	var rec bytes.Buffer
 	rec.WriteString(`<metadata xsi:type="IdentityProviderSettings">`)

@@ -84,6 +84,10 @@ func TestSetIdentityProviderCertificate(t *testing.T) {
 		{"already set: no write", func(h *harness) {
 			h.onSOAP("readMetadata", ok(fixture(h.t, "read_idp_switched.xml")))
 		}, nil, 0},
+		{"unknown certificate: no write", func(h *harness) {
+			h.onSOAP("readMetadata", ok(fixture(h.t, "read_idp.xml")))
+			h.on(http.MethodGet, toolingQuery, ok(fixture(h.t, "tooling_empty.json")))
+		}, ErrNotFound, 0},
 		{"SaveResult error", func(h *harness) {
 			h.onSOAP("readMetadata", ok(fixture(h.t, "read_idp.xml")))
 			h.onSOAP("updateMetadata", ok(fixture(h.t, "update_failed.xml")))
@@ -106,6 +110,7 @@ func TestSetIdentityProviderCertificate(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
 			tt.setup(h)
+			h.on(http.MethodGet, toolingQuery, ok(fixture(t, "tooling_certificate_voicecert.json")))
 			err := h.c.SetIdentityProviderCertificate(context.Background(), "VoiceCert_20261203")
 			suite.err(err)
 			if tt.name == "SaveResult error" {
