@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
@@ -146,9 +147,13 @@ func certificatePEMBlock(name string, content []byte) ([]byte, error) {
 		if block == nil {
 			return nil, fmt.Errorf("salesforce: certificate %q: the content is not a PEM certificate", name)
 		}
-		if block.Type == "CERTIFICATE" {
-			return pem.EncodeToMemory(&pem.Block{Type: block.Type, Bytes: block.Bytes}), nil
+		if block.Type != "CERTIFICATE" {
+			continue
 		}
+		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+			return nil, fmt.Errorf("salesforce: certificate %q: the PEM does not hold an X.509 certificate: %w", name, err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: block.Type, Bytes: block.Bytes}), nil
 	}
 }
 

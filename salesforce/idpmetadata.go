@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/voicecert/voicecert/samlmeta"
 )
 
-// MaxMetadataSize caps the IdP metadata document, in bytes (the largest document
-// IAM accepts).
-const MaxMetadataSize = 10_000_000
+// MaxMetadataSize caps the IdP metadata document, in bytes: the largest document
+// IAM accepts, as package samlmeta enforces it.
+const MaxMetadataSize = samlmeta.MaxDocumentSize
 
 // IdPMetadata downloads the org's SAML IdP metadata from
 // {instance}/.well-known/samlidp.xml. The document is public: no credentials are
