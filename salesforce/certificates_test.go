@@ -270,3 +270,21 @@ func TestCreateCertificateValidatesInput(t *testing.T) {
 		})
 	}
 }
+
+func TestDeployPollingStopsWithContext(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) {
+		c.Sleep = func(context.Context, time.Duration) error { return context.DeadlineExceeded }
+	})
+	h.on(http.MethodGet, toolingQuery, ok(fixture(t, "tooling_empty.json")))
+	h.onSOAP("deploy", ok(fixture(t, "deploy.xml")))
+	h.onSOAP("checkDeployStatus", ok(fixture(t, "deploy_status_pending.xml")))
+	_, err := h.c.CreateCertificate(context.Background(), "VoiceCert_20261203", "VoiceCert", 4096)
+	suite.err(err)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "0Af3B00001CMyfASAT") {
+		t.Errorf("err = %v, want the deadline, naming the deployment", err)
+	}
+	if got := h.count("SOAP checkDeployStatus"); got != 1 {
+		t.Errorf("checkDeployStatus called %d times, want 1", got)
+	}
+}

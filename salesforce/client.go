@@ -322,7 +322,7 @@ func (c *Client) send(ctx context.Context, s *session, cl call) ([]byte, error) 
 		}
 		return nil, fmt.Errorf("salesforce: %s: reading the answer: %w", cl.op, err)
 	}
-	c.log.Debug("salesforce: call", "op", cl.op, "method", req.Method, "path", req.URL.Path,
+	c.log.Debug("salesforce: call", "op", cl.op, "write", cl.write, "method", req.Method, "path", req.URL.Path,
 		"status", resp.StatusCode, "duration", c.now().Sub(start))
 	if int64(len(body)) > limit {
 		return nil, fmt.Errorf("salesforce: %s: the answer is larger than %d bytes", cl.op, limit)

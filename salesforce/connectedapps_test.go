@@ -236,3 +236,37 @@ func TestRoleFromFormula(t *testing.T) {
 		}
 	}
 }
+
+// TestSetConnectedAppCertificatePrefixedAnswer: an answer whose elements carry a
+// namespace prefix instead of a default namespace is sent back with that prefix
+// declared, and compared by namespace, not by prefix.
+func TestSetConnectedAppCertificatePrefixedAnswer(t *testing.T) {
+	t.Parallel()
+	const head = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" ` +
+		`xmlns:m="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>` +
+		`<m:readMetadataResponse><m:result><m:records xsi:type="m:ConnectedApp">`
+	const tail = `</m:records></m:result></m:readMetadataResponse></soapenv:Body></soapenv:Envelope>`
+	record := func(cert string) string {
+		return `<m:fullName>Prefixed</m:fullName><m:contactEmail>a@acme.example</m:contactEmail><m:label>Prefixed</m:label>` +
+			`<m:samlConfig><m:acsUrl>https://signin.aws.amazon.com/saml</m:acsUrl>` + cert +
+			`<m:entityUrl>urn:amazon:webservices</m:entityUrl><m:samlSubjectType>PersistentId</m:samlSubjectType></m:samlConfig>`
+	}
+	h := newHarness(t)
+	h.on(http.MethodGet, toolingQuery, ok(fixture(t, "tooling_certificate_voicecert.json")))
+	// Salesforce reads it back unprefixed: the same record to an XML reader.
+	readBack := `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" ` +
+		`xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>` +
+		`<readMetadataResponse><result><records xsi:type="ConnectedApp">` +
+		strings.ReplaceAll(record(`<m:certificate>`+newCert+`</m:certificate>`), "m:", "") +
+		`</records></result></readMetadataResponse></soapenv:Body></soapenv:Envelope>`
+	h.onSOAP("readMetadata", ok(head+record("")+tail), ok(readBack))
+	h.onSOAP("updateMetadata", reply{status: 200, body: fixture(t, "update_app_ok.xml"), check: func(t *testing.T, _ *http.Request, body []byte) {
+		want := record(`<m:certificate>` + newCert + `</m:certificate>`)
+		if got := metadataInner.FindSubmatch(body); got == nil || string(got[1]) != want {
+			t.Errorf("record sent:\n%s\nwant inner:\n%s", body, want)
+		}
+	}})
+	if err := h.c.SetConnectedAppCertificate(context.Background(), "Prefixed", newCert); err != nil {
+		t.Fatal(err)
+	}
+}

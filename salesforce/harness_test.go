@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/xml"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -96,7 +97,9 @@ func (r *recorder) check() int {
 	defer r.mu.Unlock()
 	failed := false
 	text := r.logs.String() + "\n" + strings.Join(r.errs, "\n")
-	if r.logs.Len() == 0 || len(r.errs) == 0 || len(r.secrets) < 3 {
+	// A run of the whole suite must have seen enough to make the scan meaningful.
+	whole := flag.Lookup("test.run").Value.String() == ""
+	if whole && (r.logs.Len() == 0 || len(r.errs) < 20 || len(r.secrets) < 8) {
 		fmt.Fprintf(os.Stderr, "FAIL: the secret scan saw %d log bytes, %d errors, %d secrets: it would prove nothing\n",
 			r.logs.Len(), len(r.errs), len(r.secrets))
 		failed = true

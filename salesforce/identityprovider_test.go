@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -130,5 +131,25 @@ func TestSetIdentityProviderCertificate(t *testing.T) {
 				t.Errorf("%d writes, want %d", got, tt.writes)
 			}
 		})
+	}
+}
+
+func TestMetadataReadsRetryRequestLimit(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.onSOAP("readMetadata", reply{status: 500, body: fixture(t, "fault_request_limit.xml")},
+		reply{status: 503, body: "<html>Service Unavailable</html>"}, ok(fixture(t, "read_idp.xml")))
+	got, err := h.c.IdentityProvider(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CertificateName != "SelfSignedCert_24Apr2017_180044" {
+		t.Errorf("CertificateName = %q", got.CertificateName)
+	}
+	if diff := cmp.Diff(Stats{Reads: 3}, h.c.Stats()); diff != "" {
+		t.Errorf("stats (-want +got):\n%s", diff)
+	}
+	if h.clock.Now().Sub(t0) < time.Second {
+		t.Errorf("retried without backoff")
 	}
 }
