@@ -13,40 +13,40 @@ import (
 // its code, so errors.Is(err, ErrInvalidSession) holds for a REST 401 and for a SOAP
 // fault alike.
 var (
-	// ErrNotFound: the named certificate, connected app, setting or record does not
+	// ErrNotFound means the named certificate, connected app, setting or record does not
 	// exist (or the user cannot see it).
 	ErrNotFound = errors.New("salesforce: not found")
-	// ErrInvalidSession: Salesforce refused the session (INVALID_SESSION_ID), even
+	// ErrInvalidSession means Salesforce refused the session (INVALID_SESSION_ID), even
 	// after one re-authentication.
 	ErrInvalidSession = errors.New("salesforce: invalid session")
-	// ErrRequestLimit: Salesforce refused the call for an API limit
+	// ErrRequestLimit means Salesforce refused the call for an API limit
 	// (REQUEST_LIMIT_EXCEEDED), after the retries.
 	ErrRequestLimit = errors.New("salesforce: request limit exceeded")
-	// ErrAuthentication: the token endpoint refused the credentials.
+	// ErrAuthentication means the token endpoint refused the credentials.
 	ErrAuthentication = errors.New("salesforce: authentication failed")
-	// ErrWrongOrg: the token belongs to another org than the one configured.
+	// ErrWrongOrg means the token belongs to another org than the one configured.
 	ErrWrongOrg = errors.New("salesforce: token is for another org")
-	// ErrJWTAccessToken: the access token is a JWT, which Metadata SOAP calls refuse.
+	// ErrJWTAccessToken means the access token is a JWT, which Metadata SOAP calls refuse.
 	ErrJWTAccessToken = errors.New("salesforce: JWT-format access token")
-	// ErrInsecureURL: a URL is not https (plain http is allowed for loopback only).
+	// ErrInsecureURL means a URL is not https (plain http is allowed for loopback only).
 	ErrInsecureURL = errors.New("salesforce: insecure URL")
-	// ErrAPIOnlyUser: the user cannot open a UI session (the "API Only User"
+	// ErrAPIOnlyUser means the user cannot open a UI session (the "API Only User"
 	// permission), so the SSO probe cannot run.
 	ErrAPIOnlyUser = errors.New("salesforce: API-only user")
-	// ErrNoWebScope: the token lacks the web (or full) scope that frontdoor.jsp needs,
+	// ErrNoWebScope means the token lacks the web (or full) scope that frontdoor.jsp needs,
 	// so the SSO probe cannot run.
 	ErrNoWebScope = errors.New("salesforce: token lacks the web scope")
-	// ErrNoAccess: the user may not use the connected app (Salesforce answered
+	// ErrNoAccess means the user may not use the connected app (Salesforce answered
 	// "Insufficient Privileges"; the user lacks the SCV permission set).
 	ErrNoAccess = errors.New("salesforce: insufficient privileges")
-	// ErrCertificateExists: a certificate with that DeveloperName already exists.
+	// ErrCertificateExists means a certificate with that DeveloperName already exists.
 	ErrCertificateExists = errors.New("salesforce: certificate already exists")
-	// ErrDeployFailed: a Metadata deploy finished without success.
+	// ErrDeployFailed means a Metadata deploy finished without success.
 	ErrDeployFailed = errors.New("salesforce: deploy failed")
-	// ErrUnexpectedChange: after updating a component, reading it back showed a
+	// ErrUnexpectedChange means that, after an update, reading the component back showed a
 	// difference other than the one sent.
 	ErrUnexpectedChange = errors.New("salesforce: unexpected change after update")
-	// ErrTransient: a temporary failure (HTTP 502/503/504, a reset connection) that
+	// ErrTransient means that a temporary failure (HTTP 502/503/504, a reset connection)
 	// persisted through the retries.
 	ErrTransient = errors.New("salesforce: temporary failure")
 )

@@ -185,8 +185,10 @@ func hasSessionCookie(jar http.CookieJar, base *url.URL) bool {
 // looksLikeLogin reports whether a page is Salesforce's login page.
 func looksLikeLogin(u *url.URL, page string) bool {
 	p := strings.ToLower(u.Path)
-	return p == "/" || p == "" || strings.Contains(p, "login") && !strings.HasPrefix(p, "/idp/") ||
-		strings.Contains(page, `name="pw"`) || strings.Contains(page, `id="password"`)
+	if p == "/" || p == "" || (strings.Contains(p, "login") && !strings.HasPrefix(p, "/idp/")) {
+		return true
+	}
+	return strings.Contains(page, `name="pw"`) || strings.Contains(page, `id="password"`)
 }
 
 // autoPostForm is the first form of a page with its hidden inputs.
