@@ -289,7 +289,11 @@ func requestToken(ctx context.Context, hc *http.Client, login *url.URL, form url
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("salesforce: token request to %s: %w", endpoint.Redacted(), scrubURLError(err))
+		cause := scrubURLError(err)
+		if connectionReset(cause) {
+			return nil, fmt.Errorf("salesforce: token request to %s: %w: %w", endpoint.Redacted(), ErrTransient, cause)
+		}
+		return nil, fmt.Errorf("salesforce: token request to %s: %w", endpoint.Redacted(), cause)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))

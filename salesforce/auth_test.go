@@ -285,3 +285,19 @@ func TestSecretsRedacted(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenRequestRetriedWhenUnavailable(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) {
+		c.Auth = ClientCredentials{LoginURL: testInstance, ClientID: "3MVG9consumerKey", ClientSecret: "C1ientSecretValue-7f3e9a"}
+	})
+	h.on(http.MethodPost, "/services/oauth2/token", reply{status: 503, body: "<html>Service Unavailable</html>"},
+		ok(fixture(t, "token_client_credentials.json")))
+	h.on(http.MethodGet, toolingQuery, ok(fixture(t, "tooling_empty.json")))
+	if _, err := h.c.ListCertificates(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.count("POST " + testInstance + "/services/oauth2/token"); got != 2 {
+		t.Errorf("%d token requests, want 2", got)
+	}
+}

@@ -260,7 +260,14 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 	for attempt := 0; ; attempt++ {
 		s, err := c.session(ctx)
 		if err != nil {
-			return nil, err
+			// A token request is safe to repeat.
+			if !retryable(err) || attempt >= c.retries {
+				return nil, err
+			}
+			if err := c.backoff(ctx, "token", attempt, err); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		body, err := c.send(ctx, s, cl)
 		if err == nil {
