@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -164,9 +165,7 @@ func (c *Client) Issuer(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	u := *s.base
-	u.Path = ""
-	return u.String(), nil
+	return s.base.String(), nil
 }
 
 // session returns the current session, authenticating when there is none.
@@ -213,7 +212,10 @@ func (c *Client) checkToken(tok *Token) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	base.Path = ""
+	// Real instance URLs have no path; a fake serving several orgs on one host may
+	// give each a path prefix, under which every path of the API lives.
+	base.Path = strings.TrimRight(base.Path, "/")
+	base.RawPath = ""
 	org, ok := orgIDFromIdentityURL(tok.ID)
 	if !ok {
 		org, ok = orgIDFromAccessToken(tok.AccessToken)
@@ -395,10 +397,11 @@ func (c *Client) writeChecked(ctx context.Context, op string, send func() error,
 	}
 }
 
-// resolve returns the absolute URL of a path on the instance.
+// resolve returns the absolute URL of a path on the instance (under the instance
+// URL's path, if it has one).
 func (s *session) resolve(path string, query url.Values) string {
 	u := *s.base
-	u.Path = path
+	u.Path = s.base.Path + path
 	u.RawQuery = query.Encode()
 	return u.String()
 }

@@ -63,9 +63,9 @@ func (c *Client) ProbeSSO(ctx context.Context, identityURL string) (*SSOResponse
 	if err != nil || !target.IsAbs() {
 		return nil, fmt.Errorf("salesforce: identity URL %q is not an absolute URL", identityURL)
 	}
-	if !strings.EqualFold(target.Host, s.base.Host) {
-		return nil, fmt.Errorf("salesforce: identity URL host %s is not the org's host %s: refusing to send a session there",
-			target.Host, s.base.Host)
+	if !strings.EqualFold(target.Host, s.base.Host) || !strings.HasPrefix(target.Path, s.base.Path+"/") {
+		return nil, fmt.Errorf("salesforce: identity URL %s%s is not on the org's URL %s: refusing to send a session there",
+			target.Host, target.Path, s.base.Host+s.base.Path)
 	}
 	if err := checkScheme(target); err != nil {
 		return nil, fmt.Errorf("salesforce: identity URL: %w", err)
@@ -104,7 +104,7 @@ func (c *Client) ProbeSSO(ctx context.Context, identityURL string) (*SSOResponse
 	if resp.StatusCode >= 400 {
 		return nil, noSession(fmt.Sprintf("frontdoor.jsp answered HTTP %d", resp.StatusCode))
 	}
-	if !hasSessionCookie(jar, s.base) {
+	if !hasSessionCookie(jar, s.resolve("/", nil)) {
 		return nil, noSession("frontdoor.jsp opened no UI session")
 	}
 
@@ -128,7 +128,7 @@ func (c *Client) ProbeSSO(ctx context.Context, identityURL string) (*SSOResponse
 		case strings.Contains(page, "Insufficient Privileges"):
 			return nil, fmt.Errorf("%w: the user may not use this contact center's connected app: assign the "+
 				"Service Cloud Voice permission set, or add the profile on the app's Manage page", ErrNoAccess)
-		case looksLikeLogin(resp.Request.URL, page):
+		case looksLikeLogin(strings.TrimPrefix(resp.Request.URL.Path, s.base.Path), page):
 			return nil, noSession("Salesforce asked for a login instead of issuing an assertion")
 		}
 		return nil, fmt.Errorf("salesforce: SSO probe: the page at %s has no SAMLResponse form", resp.Request.URL.Path)
@@ -172,9 +172,13 @@ func hasScope(list, scope string) bool {
 	return false
 }
 
-// hasSessionCookie reports whether the jar holds a sid cookie for the org.
-func hasSessionCookie(jar http.CookieJar, base *url.URL) bool {
-	for _, ck := range jar.Cookies(base) {
+// hasSessionCookie reports whether the jar holds a sid cookie for the org's URL.
+func hasSessionCookie(jar http.CookieJar, orgURL string) bool {
+	u, err := url.Parse(orgURL)
+	if err != nil {
+		return false
+	}
+	for _, ck := range jar.Cookies(u) {
 		if ck.Name == "sid" && ck.Value != "" {
 			return true
 		}
@@ -182,9 +186,10 @@ func hasSessionCookie(jar http.CookieJar, base *url.URL) bool {
 	return false
 }
 
-// looksLikeLogin reports whether a page is Salesforce's login page.
-func looksLikeLogin(u *url.URL, page string) bool {
-	p := strings.ToLower(u.Path)
+// looksLikeLogin reports whether a page (at path, relative to the instance URL) is
+// Salesforce's login page.
+func looksLikeLogin(path, page string) bool {
+	p := strings.ToLower(path)
 	if p == "/" || p == "" || (strings.Contains(p, "login") && !strings.HasPrefix(p, "/idp/")) {
 		return true
 	}

@@ -2,6 +2,8 @@ package salesforce
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
 	"errors"
 	"net/http"
 	"net/url"
@@ -94,7 +96,7 @@ func TestProbeSSOFailures(t *testing.T) {
 		requests int
 	}{
 		{"token without web scope", "api refresh_token", testInstance + identityPath, func(h *harness) {}, []error{ErrNoWebScope}, "web scope", 0},
-		{"identity URL on another host", "web api", "https://evil.example" + identityPath, func(h *harness) {}, nil, "not the org's host", 0},
+		{"identity URL on another host", "web api", "https://evil.example" + identityPath, func(h *harness) {}, nil, "not on the org's URL", 0},
 		{"identity URL over plain http", "web api", "http://acme.my.salesforce.com" + identityPath, func(h *harness) {}, []error{ErrInsecureURL}, "", 0},
 		{"API-only user", "web api", testInstance + identityPath, func(h *harness) {
 			h.on(http.MethodPost, "/secur/frontdoor.jsp", frontdoor(false))
@@ -163,5 +165,55 @@ func TestParseAutoPostForm(t *testing.T) {
 		if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(autoPostForm{})); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}
+	}
+}
+
+// TestInstanceURLWithPathPrefix: a fake that serves several orgs on one host gives
+// each a path prefix; every call, the paths in answers (nextRecordsUrl), the issuer,
+// the cookies and the identity URL live under it.
+func TestInstanceURLWithPathPrefix(t *testing.T) {
+	t.Parallel()
+	const base = "http://127.0.0.1:8443/org/acme"
+	h := newHarness(t, func(c *Config) {
+		c.InstanceURL = base + "/"
+		c.Auth = scopedSource{scope: "web api"}
+	})
+	h.mt.RegisterResponder(http.MethodPost, base+"/services/Soap/m/63.0", h.soap)
+	h.on(http.MethodGet, base+toolingQuery, ok(fixture(t, "tooling_certificates_page1.json")))
+	h.on(http.MethodGet, base+"/services/data/v63.0/tooling/query/01gRO0000016PIAYA2-2", ok(fixture(t, "tooling_certificates_page2.json")))
+	h.onSOAP("readMetadata", ok(fixture(t, "read_idp.xml")))
+	h.on(http.MethodPost, base+"/secur/frontdoor.jsp", reply{status: 302, header: http.Header{
+		"Location":   {base + "/home/home.jsp"},
+		"Set-Cookie": {"sid=" + uiSession + "; Path=/org/acme/; HttpOnly"},
+	}})
+	encoded := base64.StdEncoding.EncodeToString([]byte("<samlp:Response/>"))
+	h.on(http.MethodGet, base+identityPath, reply{status: 200, check: withSession,
+		body: strings.Replace(fixture(t, "idp_login_form.html"), "{{SAMLResponse}}", encoded, 1)})
+
+	ctx := context.Background()
+	issuer, err := h.c.Issuer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := h.c.ListCertificates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.c.IdentityProvider(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sso, err := h.c.ProbeSSO(ctx, base+identityPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{issuer, fmt.Sprint(len(certs)), string(sso.SAMLResponse)}
+	want := []string{base, "3", "<samlp:Response/>"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("issuer, certificates, SAMLResponse (-want +got):\n%s", diff)
+	}
+	_, err = h.c.ProbeSSO(ctx, "http://127.0.0.1:8443/org/other"+identityPath)
+	suite.err(err)
+	if err == nil {
+		t.Errorf("sent the session to another org's prefix")
 	}
 }
