@@ -385,7 +385,7 @@ func (c *Client) writeChecked(ctx context.Context, op string, send func() error,
 		}
 		done, rerr := applied()
 		if rerr != nil {
-			return fmt.Errorf("salesforce: %s failed (%w) and re-reading to see whether it took effect failed: %w", op, err, rerr)
+			return fmt.Errorf("%w (and re-reading to see whether %s took effect failed: %w)", err, op, rerr)
 		}
 		if done {
 			c.log.Debug("salesforce: write took effect despite the error", "op", op)

@@ -232,7 +232,7 @@ func (c *Client) SetConnectedAppCertificate(ctx context.Context, fullName, certi
 	}
 	if certificate != "" {
 		if _, err := c.findCertificate(ctx, certificate); err != nil {
-			return fmt.Errorf("salesforce: cannot point connected app %s at %q: %w", fullName, certificate, err)
+			return fmt.Errorf("%w; connected app %s cannot be pointed at it", err, fullName)
 		}
 	}
 	if ns, ok := rec.Scope[""]; ok && ns != metadataNS {
@@ -254,7 +254,7 @@ func (c *Client) SetConnectedAppCertificate(ctx context.Context, fullName, certi
 	}
 	got, err := c.readConnectedApp(ctx, fullName)
 	if err != nil {
-		return fmt.Errorf("salesforce: connected app %s: reading it back after the update: %w", fullName, err)
+		return fmt.Errorf("%w (reading connected app %s back after its update)", err, fullName)
 	}
 	if diffs := compareRecords(want, got); len(diffs) > 0 {
 		return fmt.Errorf("%w: connected app %s differs from what was sent: %s", ErrUnexpectedChange, fullName,

@@ -58,7 +58,7 @@ func (c *Client) SetIdentityProviderCertificate(ctx context.Context, name string
 		return nil
 	}
 	if _, err := c.findCertificate(ctx, name); err != nil {
-		return fmt.Errorf("salesforce: cannot point the Identity Provider at %q: %w", name, err)
+		return fmt.Errorf("%w; the Identity Provider cannot be pointed at it", err)
 	}
 	var rec bytes.Buffer
 	rec.WriteString(`<metadata xsi:type="IdentityProviderSettings">`)
