@@ -171,10 +171,10 @@ func TestClientCredentials(t *testing.T) {
 func TestTokenExpiry(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name     string
-		opts     []sftest.Option
-		advance  time.Duration
-		wantOK   bool
+		name    string
+		opts    []sftest.Option
+		advance time.Duration
+		wantOK  bool
 	}{
 		{"fresh", nil, time.Hour, true},
 		{"expired after 2 hours", nil, 2 * time.Hour, false},

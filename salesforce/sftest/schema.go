@@ -79,10 +79,16 @@ func (e *xsdElement) max() int {
 type xsdSimple struct {
 	Name  string `xml:"name,attr"`
 	Restr struct {
-		Base   string `xml:"base,attr"`
-		Enums  []struct{ Value string `xml:"value,attr"` } `xml:"enumeration"`
-		Length *struct{ Value int `xml:"value,attr"` } `xml:"length"`
-		Pat    *struct{ Value string `xml:"value,attr"` } `xml:"pattern"`
+		Base  string `xml:"base,attr"`
+		Enums []struct {
+			Value string `xml:"value,attr"`
+		} `xml:"enumeration"`
+		Length *struct {
+			Value int `xml:"value,attr"`
+		} `xml:"length"`
+		Pat *struct {
+			Value string `xml:"value,attr"`
+		} `xml:"pattern"`
 	} `xml:"restriction"`
 	enums   map[string]bool
 	pattern *regexp.Regexp

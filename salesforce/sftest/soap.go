@@ -66,7 +66,7 @@ func writeSOAP(w http.ResponseWriter, body string) {
 
 // soapCall is a decoded, schema-checked Metadata API request.
 type soapCall struct {
-	version string
+	version   string
 	op        *node
 	token     *token
 	allOrNone bool

@@ -151,10 +151,10 @@ type soqlQuery struct {
 }
 
 type soqlOrder struct {
-	field      soqlToken
-	desc       bool
-	nullsLast  bool
-	resolved   *fieldDef
+	field     soqlToken
+	desc      bool
+	nullsLast bool
+	resolved  *fieldDef
 }
 
 type soqlExpr interface{}
