@@ -97,9 +97,9 @@ func (s *Server) readMetadata(o *org, sc *soapCall) (string, *soapFault) {
 			}
 		}
 		if rec == nil {
-			// Not found: a nil record keeps the positions of the others. No
-			// real capture settles nil versus an absent record.
-			b.WriteString(`<records xsi:nil="true"/>`)
+			// Not found: no record. ReadResult.records is not nillable in the
+			// schema, so an absent record is the schema-valid answer; no real
+			// capture of this case was found.
 			continue
 		}
 		writeRecord(&b, rec, "records")

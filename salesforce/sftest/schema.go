@@ -201,18 +201,25 @@ func invalidLocation(n *node) *schemaError {
 func (s *xsdSchema) validate(n *node, ct *xsdComplex) *schemaError {
 	seq := ct.flatten
 	i, count := 0, 0
-	for _, child := range n.Children {
-		for i < len(seq) && (child.Name.Space != nsMetadata || child.Name.Local != seq[i].Name) {
-			if count < seq[i].min() && !mayOmit(n, ct, seq[i].Name) {
-				return missingElement(n, seq[i].Name)
-			}
-			i, count = i+1, 0
+	for ci, child := range n.Children {
+		j := i
+		for j < len(seq) && (child.Name.Space != nsMetadata || child.Name.Local != seq[j].Name) {
+			j++
 		}
-		if i == len(seq) {
-			if len(ct.Any) > 0 {
+		if j == len(seq) {
+			if len(ct.Any) > 0 && i == len(seq) {
 				continue
 			}
+			// Unknown here: not in the schema, or due earlier in the sequence.
 			return invalidLocation(child)
+		}
+		for ; i < j; i, count = i+1, 0 {
+			if count < seq[i].min() && !mayOmit(n, ct, seq[i].Name) {
+				if hasLater(n.Children[ci+1:], seq[i].Name) {
+					return invalidLocation(child) // misordered
+				}
+				return missingElement(n, seq[i].Name)
+			}
 		}
 		count++
 		if max := seq[i].max(); max >= 0 && count > max {
@@ -228,6 +235,15 @@ func (s *xsdSchema) validate(n *node, ct *xsdComplex) *schemaError {
 		}
 	}
 	return nil
+}
+
+func hasLater(siblings []*node, name string) bool {
+	for _, s := range siblings {
+		if s.Name.Space == nsMetadata && s.Name.Local == name {
+			return true
+		}
+	}
+	return false
 }
 
 func missingElement(parent *node, name string) *schemaError {
