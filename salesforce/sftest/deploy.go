@@ -156,7 +156,7 @@ func (s *Server) planDeploy(job *deployJob, data []byte, singlePackage bool) {
 				fail(metaFile, fmt.Sprintf("Error parsing file: Element {%s}%s invalid at this location", rec.Name.Space, rec.Name.Local))
 				continue
 			}
-			if serr := schema.validate(rec, schema.complex["Certificate"]); serr != nil {
+			if serr := schema.validate(rec, schema.complex["Certificate"], s.cfg.StrictElementOrder); serr != nil {
 				if serr.missing != "" {
 					fail(metaFile, "Required fields are missing: ["+serr.missing+"]")
 				} else {

@@ -20,9 +20,13 @@
 //     upsertMetadata, createMetadata, listMetadata, deploy and checkDeployStatus, on
 //     Certificate, ConnectedApp, IdentityProviderSettings and CallCenter. Requests are
 //     checked against Salesforce's own schema (version 63.0, embedded): unknown or
-//     misordered elements, bad values and a bad xsi:type are SOAP faults (HTTP 500);
-//     a record missing a required field gets a REQUIRED_FIELD_MISSING SaveResult.
-//     updateMetadata replaces the whole component, as the real one does.
+//     repeated elements, elements in the wrong namespace, bad values and a missing or
+//     bad xsi:type are SOAP faults (HTTP 500); a record missing a required field gets
+//     a REQUIRED_FIELD_MISSING SaveResult. Like Salesforce, the fake binds elements
+//     by name and accepts them in any order (public requests with elements out of
+//     schema order work against real orgs), then stores and returns schema order;
+//     Config.StrictElementOrder refuses misordered elements instead. updateMetadata
+//     replaces the whole component, as the real one does.
 //   - Salesforce as a SAML identity provider: GET /.well-known/samlidp.xml,
 //     POST /secur/frontdoor.jsp (a UI session from an access token with the web or
 //     full scope, for a user who is not API-only) and GET /idp/login?app=0sp…, which

@@ -577,7 +577,7 @@ func (s *Server) addConnectedApp(o *org, a ConnectedAppConfig) (*connectedApp, e
 	if err != nil {
 		return nil, err
 	}
-	if serr := schema.validate(rec, schema.complex["ConnectedApp"]); serr != nil {
+	if serr := schema.validate(rec, schema.complex["ConnectedApp"], true); serr != nil {
 		return nil, fmt.Errorf("sftest: org %s: connected app %s: %s", o.name, a.FullName, serr.message)
 	}
 	now := s.now()

@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -195,55 +196,76 @@ func invalidLocation(n *node) *schemaError {
 	return &schemaError{faultCode: "soapenv:Client", message: fmt.Sprintf("Element {%s}%s invalid at this location", n.Name.Space, n.Name.Local)}
 }
 
-// validate checks n's children against the complex type ct, in order: unknown and
-// misordered elements, repeated single elements, missing required elements, simple
-// values and xsi:type of polymorphic elements.
-func (s *xsdSchema) validate(n *node, ct *xsdComplex) *schemaError {
+// validate checks n's children against the complex type ct: unknown elements,
+// repeated single elements, missing required elements, simple values and the
+// xsi:type of polymorphic elements. Salesforce's SOAP stack binds elements by name,
+// not by position (public requests with elements out of schema order, such as
+// createMetadata of a CustomObject with fullName after label, work against real
+// orgs), so order is checked only when strictOrder is set. Either way the children
+// are put back into schema order, the order in which Salesforce stores and returns
+// them.
+func (s *xsdSchema) validate(n *node, ct *xsdComplex, strictOrder bool) *schemaError {
+	if strictOrder {
+		if err := s.checkOrder(n, ct); err != nil {
+			return err
+		}
+	}
 	seq := ct.flatten
-	i, count := 0, 0
-	for ci, child := range n.Children {
-		j := i
+	counts := make([]int, len(seq))
+	pos := make(map[*node]int, len(n.Children))
+	for _, child := range n.Children {
+		j := 0
 		for j < len(seq) && (child.Name.Space != nsMetadata || child.Name.Local != seq[j].Name) {
 			j++
 		}
 		if j == len(seq) {
-			if len(ct.Any) > 0 && i == len(seq) {
+			if len(ct.Any) > 0 {
+				pos[child] = len(seq)
 				continue
 			}
-			// Unknown here: not in the schema, or due earlier in the sequence.
 			return invalidLocation(child)
 		}
-		for ; i < j; i, count = i+1, 0 {
-			if count < seq[i].min() && !mayOmit(n, ct, seq[i].Name) {
-				if hasLater(n.Children[ci+1:], seq[i].Name) {
-					return invalidLocation(child) // misordered
-				}
-				return missingElement(n, seq[i].Name)
-			}
-		}
-		count++
-		if max := seq[i].max(); max >= 0 && count > max {
+		counts[j]++
+		if max := seq[j].max(); max >= 0 && counts[j] > max {
 			return invalidLocation(child)
 		}
-		if err := s.validateElement(child, &seq[i]); err != nil {
-			return err
+		pos[child] = j
+	}
+	for j := range seq {
+		if counts[j] < seq[j].min() && !mayOmit(n, ct, seq[j].Name) {
+			return missingElement(n, seq[j].Name)
 		}
 	}
-	for ; i < len(seq); i, count = i+1, 0 {
-		if count < seq[i].min() && !mayOmit(n, ct, seq[i].Name) {
-			return missingElement(n, seq[i].Name)
+	sort.SliceStable(n.Children, func(a, b int) bool { return pos[n.Children[a]] < pos[n.Children[b]] })
+	for _, child := range n.Children {
+		if j := pos[child]; j < len(seq) {
+			if err := s.validateElement(child, &seq[j], strictOrder); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-func hasLater(siblings []*node, name string) bool {
-	for _, s := range siblings {
-		if s.Name.Space == nsMetadata && s.Name.Local == name {
-			return true
+// checkOrder rejects an element that comes before one the schema puts ahead of it.
+func (s *xsdSchema) checkOrder(n *node, ct *xsdComplex) *schemaError {
+	seq := ct.flatten
+	last := -1
+	for _, child := range n.Children {
+		j := 0
+		for j < len(seq) && (child.Name.Space != nsMetadata || child.Name.Local != seq[j].Name) {
+			j++
 		}
+		if j == len(seq) {
+			continue // unknown: reported by validate
+		}
+		if j < last {
+			// Real faultstring for an element where the parser does not expect it.
+			return invalidLocation(child)
+		}
+		last = j
 	}
-	return false
+	return nil
 }
 
 func missingElement(parent *node, name string) *schemaError {
@@ -257,7 +279,7 @@ func missingElement(parent *node, name string) *schemaError {
 	}
 }
 
-func (s *xsdSchema) validateElement(n *node, decl *xsdElement) *schemaError {
+func (s *xsdSchema) validateElement(n *node, decl *xsdElement, strictOrder bool) *schemaError {
 	if decl.Nillable && n.Nil {
 		if len(n.Children) > 0 || strings.TrimSpace(n.Text) != "" {
 			return &schemaError{faultCode: "soapenv:Client", message: fmt.Sprintf("Element {%s}%s is nil but has content", n.Name.Space, n.Name.Local)}
@@ -265,7 +287,7 @@ func (s *xsdSchema) validateElement(n *node, decl *xsdElement) *schemaError {
 		return nil
 	}
 	if decl.Anonymous != nil {
-		return s.validate(n, decl.Anonymous)
+		return s.validate(n, decl.Anonymous, strictOrder)
 	}
 	typ := decl.Type
 	if strings.HasPrefix(typ, "xsd:") {
@@ -298,7 +320,7 @@ func (s *xsdSchema) validateElement(n *node, decl *xsdElement) *schemaError {
 		}
 		ct = s.complex[n.Type.Local]
 	}
-	err := s.validate(n, ct)
+	err := s.validate(n, ct, strictOrder)
 	if err != nil && err.missing != "" && name == "Metadata" {
 		// A record without a required field is refused per record, with a
 		// SaveResult error, not by the SOAP stack.

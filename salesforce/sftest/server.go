@@ -56,6 +56,11 @@ type Config struct {
 	// DeployPolls is the number of checkDeployStatus calls that see a deploy
 	// unfinished (InProgress) before it completes. Zero: 1.
 	DeployPolls int
+	// StrictElementOrder rejects Metadata API requests whose elements are out of
+	// schema order, with the fault Salesforce gives an unexpected element. Real
+	// orgs accept any order (see the package doc); use this to prove a client
+	// writes schema order.
+	StrictElementOrder bool
 	// Faults are injected errors (see [Fault]); more can be added with AddFault.
 	Faults []Fault
 	// OnWrite runs after each write (deploy, updateMetadata, upsertMetadata,

@@ -183,7 +183,7 @@ func (s *Server) decodeSOAP(r *http.Request, c *call) (*soapCall, *soapFault) {
 			default:
 				return nil, faultFrom(invalidLocation(h))
 			}
-			if serr := schema.validate(h, hd.Anonymous); serr != nil {
+			if serr := schema.validate(h, hd.Anonymous, s.cfg.StrictElementOrder); serr != nil {
 				return nil, faultFrom(serr)
 			}
 			switch h.Name.Local {
@@ -195,7 +195,7 @@ func (s *Server) decodeSOAP(r *http.Request, c *call) (*soapCall, *soapFault) {
 			}
 		}
 	}
-	if serr := schema.validate(op, decl.Anonymous); serr != nil {
+	if serr := schema.validate(op, decl.Anonymous, s.cfg.StrictElementOrder); serr != nil {
 		return nil, faultFrom(serr)
 	}
 	c.typ = soapType(op)

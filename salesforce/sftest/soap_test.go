@@ -34,12 +34,8 @@ func TestSOAPStrictness(t *testing.T) {
 			"soapenv:Client", "Element " + ns + "bogus invalid at this location", ""},
 		{"element in no namespace", envelope(token, `<met:readMetadata><type>Certificate</type></met:readMetadata>`),
 			"soapenv:Client", "Element {}type invalid at this location", ""},
-		{"misordered elements", envelope(token, `<met:readMetadata><met:fullNames>A</met:fullNames><met:type>Certificate</met:type></met:readMetadata>`),
-			"soapenv:Client", "Element " + ns + "fullNames invalid at this location", ""},
 		{"repeated single element", envelope(token, `<met:readMetadata><met:type>Certificate</met:type><met:type>ConnectedApp</met:type></met:readMetadata>`),
 			"soapenv:Client", "Element " + ns + "type invalid at this location", ""},
-		{"misordered record fields", envelope(token, idp(`<met:fullName>IdentityProvider</met:fullName><met:enableIdentityProvider>true</met:enableIdentityProvider><met:certificateName>`+cert+`</met:certificateName>`)),
-			"soapenv:Client", "Element " + ns + "enableIdentityProvider invalid at this location", ""},
 		{"unknown record field", envelope(token, idp(`<met:fullName>IdentityProvider</met:fullName><met:certificateName>`+cert+`</met:certificateName><met:enableIdentityProvider>true</met:enableIdentityProvider><met:entityId>x</met:entityId>`)),
 			"soapenv:Client", "Element " + ns + "entityId invalid at this location", ""},
 		{"missing required argument", envelope(token, `<met:readMetadata><met:fullNames>A</met:fullNames></met:readMetadata>`),
@@ -202,4 +198,46 @@ func errs(code, message, field string) []struct {
 		Message    string   `xml:"message"`
 		StatusCode string   `xml:"statusCode"`
 	}{e}
+}
+
+// TestElementOrder: real orgs bind elements by name (public createMetadata requests
+// with fullName after label work), so the fake accepts any order by default and
+// stores and returns schema order; StrictElementOrder refuses what is out of order.
+func TestElementOrder(t *testing.T) {
+	t.Parallel()
+	misordered := func(cert string) string {
+		return `<met:updateMetadata><met:metadata xsi:type="met:IdentityProviderSettings"><met:enableIdentityProvider>true</met:enableIdentityProvider><met:certificateName>` + cert + `</met:certificateName><met:fullName>IdentityProvider</met:fullName></met:metadata></met:updateMetadata>`
+	}
+	t.Run("lenient by default", func(t *testing.T) {
+		t.Parallel()
+		srv, clock := newServer(t, sftest.WithOrgs(sftest.OrgConfig{Certificates: []sftest.CertificateConfig{{DeveloperName: "A"}, {DeveloperName: "B"}}}))
+		org := srv.DefaultOrg()
+		token := login(t, org, clock.Now())
+		res := decodeResults(t, soap(t, org.InstanceURL(), envelope(token, misordered("B"))))
+		if len(res) != 1 || !res[0].Success || org.IdPCertificate() != "B" {
+			t.Fatalf("misordered update: %+v, IdP certificate %s", res, org.IdPCertificate())
+		}
+		a := readMetadata(t, org, token, "IdentityProviderSettings", "IdentityProvider")
+		want := `<records xsi:type="IdentityProviderSettings"><fullName>IdentityProvider</fullName><certificateName>B</certificateName><enableIdentityProvider>true</enableIdentityProvider></records>`
+		if !strings.Contains(a.body, want) {
+			t.Errorf("read back not in schema order:\n%s", a.body)
+		}
+	})
+	t.Run("strict", func(t *testing.T) {
+		t.Parallel()
+		srv, clock := newServer(t, func(c *sftest.Config) { c.StrictElementOrder = true })
+		org := srv.DefaultOrg()
+		token := login(t, org, clock.Now())
+		tests := []struct{ name, body, wantString string }{
+			{"record", misordered(org.IdPCertificate()), "Element " + ns + "certificateName invalid at this location"},
+			{"arguments", `<met:readMetadata><met:fullNames>A</met:fullNames><met:type>Certificate</met:type></met:readMetadata>`, "Element " + ns + "type invalid at this location"},
+		}
+		for _, tt := range tests {
+			a := soap(t, org.InstanceURL(), envelope(token, tt.body))
+			got := decodeFault(t, a)
+			if diff := cmp.Diff(fault{Code: "soapenv:Client", String: tt.wantString}, got); a.status != 500 || diff != "" {
+				t.Errorf("%s: status %d, fault (-want +got):\n%s", tt.name, a.status, diff)
+			}
+		}
+	})
 }
