@@ -350,3 +350,31 @@ func TestDeployWithoutPackageXML(t *testing.T) {
 		t.Errorf("result %+v", last)
 	}
 }
+
+func TestUpsertCreatesAnApp(t *testing.T) {
+	t.Parallel()
+	srv, clock := newServer(t)
+	org := srv.DefaultOrg()
+	token := login(t, org, clock.Now())
+	record := func(name string) string {
+		return `<met:metadata xsi:type="met:ConnectedApp"><met:fullName>` + name + `</met:fullName><met:contactEmail>a@example.com</met:contactEmail><met:label>` + name + `</met:label><met:samlConfig><met:acsUrl>https://wiki.example/saml</met:acsUrl><met:entityUrl>wiki</met:entityUrl><met:samlSubjectType>Username</met:samlSubjectType></met:samlConfig></met:metadata>`
+	}
+	cc := org.ContactCenters()[0]
+	res := decodeResults(t, soap(t, org.InstanceURL(), envelope(token, `<met:upsertMetadata>`+record("Wiki")+record(cc.ConnectedApp)+`</met:upsertMetadata>`)))
+	want := []saveResult{{Created: true, FullName: "Wiki", Success: true}, {Created: false, FullName: cc.ConnectedApp, Success: true}}
+	if diff := cmp.Diff(want, res); diff != "" {
+		t.Errorf("upsert (-want +got):\n%s", diff)
+	}
+	a := query(t, org, token, "/services/data/v63.0/query", "SELECT Id, Name FROM ConnectedApplication WHERE Name = 'Wiki'")
+	if !strings.Contains(a.body, `"totalSize":1`) || !strings.Contains(a.body, `"Id":"0H4`) {
+		t.Errorf("the new app is not queryable: %s", a.body)
+	}
+	// The contact center's app lost its certificate: it signs with the org default.
+	if c, ok := org.ConnectedAppCertificate(cc.ConnectedApp); !ok || c != "" {
+		t.Errorf("certificate %q after a replace that omits it", c)
+	}
+	a = query(t, org, token, "/services/data/v63.0/query", "SELECT Id FROM ConnectedApplication WHERE Id = '"+cc.ConnectedAppID[:15]+"'")
+	if !strings.Contains(a.body, `"totalSize":1`) {
+		t.Errorf("a 15-character ID does not match its 18-character form: %s", a.body)
+	}
+}

@@ -396,7 +396,9 @@ func (s *Server) handleIdentity(w http.ResponseWriter, r *http.Request, c *call)
 	c.org = o
 	t := s.lookupToken(o, bearer(r))
 	if t == nil {
-		writeJSON(w, http.StatusForbidden, "Bad_OAuth_Token")
+		w.Header().Set("Content-Type", "text/plain;charset=UTF-8")
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, "Bad_OAuth_Token")
 		return
 	}
 	var u *user

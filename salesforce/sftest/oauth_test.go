@@ -235,3 +235,27 @@ func TestOrgsAreSeparate(t *testing.T) {
 		t.Error("two orgs share an ID")
 	}
 }
+
+func TestIdentityURL(t *testing.T) {
+	t.Parallel()
+	srv, _ := newServer(t)
+	org := srv.DefaultOrg()
+	a := postForm(t, srv.URL+"/services/oauth2/token", url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {org.OAuthClientID()}, "client_secret": {org.OAuthClientSecret()},
+	})
+	var tr map[string]string
+	if err := json.Unmarshal([]byte(a.body), &tr); err != nil {
+		t.Fatal(err)
+	}
+	id := get(t, tr["id"], tr["access_token"])
+	var got map[string]any
+	if err := json.Unmarshal([]byte(id.body), &got); err != nil || id.status != 200 {
+		t.Fatalf("%d %s", id.status, id.body)
+	}
+	if got["organization_id"] != org.ID() || got["username"] != org.Username() || got["id"] != tr["id"] {
+		t.Errorf("identity %v", got)
+	}
+	if a := get(t, tr["id"], "00D000000000000!nope"); a.status != http.StatusForbidden || a.body != "Bad_OAuth_Token" {
+		t.Errorf("bad token: %d %q", a.status, a.body)
+	}
+}
