@@ -1,6 +1,7 @@
 package sftest_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
@@ -89,12 +90,18 @@ func TestRESTFaults(t *testing.T) {
 func TestRequestLogAndWriteHook(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
-	var hooked []sftest.Request
+	var hooked, all []sftest.Request
 	srv, clock := newServer(t, sftest.WithOnWrite(func(r sftest.Request) {
 		mu.Lock()
 		defer mu.Unlock()
 		hooked = append(hooked, r)
-	}))
+	}), func(c *sftest.Config) {
+		c.OnRequest = func(r sftest.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			all = append(all, r)
+		}
+	})
 	org := srv.DefaultOrg()
 	token := login(t, org, clock.Now())
 	cert := org.IdPCertificate()
@@ -126,6 +133,13 @@ func TestRequestLogAndWriteHook(t *testing.T) {
 	defer mu.Unlock()
 	if len(hooked) != 1 || hooked[0].Operation != "updateMetadata" || !hooked[0].Write {
 		t.Errorf("write hook saw %+v", hooked)
+	}
+	if diff := cmp.Diff(srv.Requests(), all); diff != "" {
+		t.Errorf("request hook (-log +hook):\n%s", diff)
+	}
+	line, err := json.Marshal(all[2])
+	if err != nil || !strings.Contains(string(line), `"operation":"updateMetadata","type":"IdentityProviderSettings","write":true,"status":200`) {
+		t.Errorf("JSON line %s (%v)", line, err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package sftest
 
 import (
+	"bytes"
 	"crypto/rsa"
 	"crypto/subtle"
 	"encoding/base64"
@@ -106,7 +107,18 @@ func (s *Server) ExpireTokens() {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	w.Write(marshalJSON(v))
+}
+
+// marshalJSON encodes without escaping <, > and &, as Salesforce writes JSON.
+func marshalJSON(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return []byte("null")
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 type oauthError struct {

@@ -2,7 +2,6 @@ package sftest
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -254,8 +253,8 @@ func (s *Server) page(cur *cursor, off int, version string) []byte {
 		if b.Len() > 1 {
 			b.WriteByte(',')
 		}
-		key, _ := json.Marshal(k)
-		val, _ := json.Marshal(v)
+		key := marshalJSON(k)
+		val := marshalJSON(v)
 		b.Write(key)
 		b.WriteByte(':')
 		b.Write(val)
@@ -288,7 +287,7 @@ func (s *Server) page(cur *cursor, off int, version string) []byte {
 		if cur.tooling {
 			tool = "/tooling"
 		}
-		attrs, _ := json.Marshal(struct {
+		attrs := marshalJSON(struct {
 			Type string `json:"type"`
 			URL  string `json:"url"`
 		}{cur.sobj.name, "/services/data/v" + version + tool + "/sobjects/" + cur.sobj.name + "/" + r["Id"].(string)})
@@ -296,8 +295,8 @@ func (s *Server) page(cur *cursor, off int, version string) []byte {
 		b.Write(attrs)
 		for _, f := range cur.fields {
 			b.WriteByte(',')
-			key, _ := json.Marshal(f.name)
-			val, _ := json.Marshal(jsonValue(f, r[f.name]))
+			key := marshalJSON(f.name)
+			val := marshalJSON(jsonValue(f, r[f.name]))
 			b.Write(key)
 			b.WriteByte(':')
 			b.Write(val)

@@ -63,6 +63,9 @@ type Config struct {
 	StrictElementOrder bool
 	// Faults are injected errors (see [Fault]); more can be added with AddFault.
 	Faults []Fault
+	// OnRequest runs after every request is answered, with its log entry (for
+	// `rotate sim --request-log`).
+	OnRequest func(Request)
 	// OnWrite runs after each write (deploy, updateMetadata, upsertMetadata,
 	// createMetadata) is answered, with its log entry.
 	OnWrite func(Request)
@@ -108,15 +111,16 @@ func WithTokenLifetime(d time.Duration) Option { return func(c *Config) { c.Toke
 func WithBatchSize(n int) Option { return func(c *Config) { c.BatchSize = n } }
 
 // Request is one entry of the request log.
+// It holds no secret (no query string, no body), so it can be logged as is.
 type Request struct {
-	Time      time.Time
-	Org       string // org ID; "" when the request names none
-	Method    string
-	Path      string // without query string
-	Operation string // "oauth2/token", "query", "tooling/query", "readMetadata", "idp/login", ...
-	Type      string // metadata type of a SOAP call, object of a query
-	Write     bool   // deploy, updateMetadata, upsertMetadata, createMetadata
-	Status    int
+	Time      time.Time `json:"time"`
+	Org       string    `json:"org,omitempty"` // org ID; "" when the request names none
+	Method    string    `json:"method"`
+	Path      string    `json:"path"`                // without query string
+	Operation string    `json:"operation,omitempty"` // "oauth2/token", "query", "tooling/query", "readMetadata", "idp/login", ...
+	Type      string    `json:"type,omitempty"`      // metadata type of a SOAP call, object of a query
+	Write     bool      `json:"write"`               // deploy, updateMetadata, upsertMetadata, createMetadata
+	Status    int       `json:"status"`
 }
 
 // Server is a fake Salesforce: several orgs behind one listener.
@@ -350,6 +354,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.log = append(s.log, entry)
 	s.mu.Unlock()
 	s.logger.Debug("sftest", "method", r.Method, "path", r.URL.Path, "operation", c.operation, "type", c.typ, "status", rec.status)
+	if s.cfg.OnRequest != nil {
+		s.cfg.OnRequest(entry)
+	}
 	if c.write && s.cfg.OnWrite != nil {
 		s.cfg.OnWrite(entry)
 	}

@@ -86,8 +86,12 @@ func (s *Server) handleSOAP(w http.ResponseWriter, r *http.Request, c *call) {
 		msg := fault.Message
 		if msg == "" {
 			msg = defaultFaultMessage(fault.Code)
-			if fault.Code == "INVALID_SESSION_ID" {
+			switch fault.Code {
+			case "INVALID_SESSION_ID":
 				msg = "Invalid Session ID found in SessionHeader: Illegal Session"
+			case "REQUEST_LIMIT_EXCEEDED":
+				// The real SOAP wording.
+				msg = "ConcurrentRequests (Concurrent API Requests) Limit exceeded."
 			}
 		}
 		writeSOAPFault(w, sfFault(fault.Code, msg))
