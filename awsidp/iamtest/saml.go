@@ -60,12 +60,42 @@ func parseResponse(data []byte) (*etree.Element, *etree.Element, error) {
 			assertions = append(assertions, c)
 		case is(c, samlNS, "EncryptedAssertion"):
 			return nil, nil, errors.New("encrypted assertions are not modelled by iamtest")
+		case !allowedChild(responseChildren, c):
+			return nil, nil, fmt.Errorf("unexpected element {%s}%s in Response", c.NamespaceURI(), c.Tag)
 		}
 	}
 	if len(assertions) != 1 {
 		return nil, nil, fmt.Errorf("has %d assertions, want exactly one", len(assertions))
 	}
+	for _, c := range assertions[0].ChildElements() {
+		if !allowedChild(assertionChildren, c) {
+			return nil, nil, fmt.Errorf("unexpected element {%s}%s in Assertion", c.NamespaceURI(), c.Tag)
+		}
+	}
 	return root, assertions[0], nil
+}
+
+// The content models of samlp:Response and saml:Assertion (SAML core §3.2.2, §2.3.3).
+// An element outside them is refused, as a schema-aware parser would: otherwise a
+// signature moved out of the XML-DSig namespace would pass for an unsigned extra
+// element.
+var (
+	responseChildren = []struct{ ns, tag string }{
+		{samlNS, "Issuer"}, {dsigNS, "Signature"}, {samlpNS, "Extensions"}, {samlpNS, "Status"},
+	}
+	assertionChildren = []struct{ ns, tag string }{
+		{samlNS, "Issuer"}, {dsigNS, "Signature"}, {samlNS, "Subject"}, {samlNS, "Conditions"}, {samlNS, "Advice"},
+		{samlNS, "Statement"}, {samlNS, "AuthnStatement"}, {samlNS, "AuthzDecisionStatement"}, {samlNS, "AttributeStatement"},
+	}
+)
+
+func allowedChild(allowed []struct{ ns, tag string }, el *etree.Element) bool {
+	for _, a := range allowed {
+		if is(el, a.ns, a.tag) {
+			return true
+		}
+	}
+	return false
 }
 
 // verifyResponse verifies the enveloped signatures of a Response (root, from

@@ -493,3 +493,23 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // trimAll collapses runs of spaces and trims, as SigV4 canonical header values do.
 func trimAll(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// AddRole creates a role out of band, as [Account.Roles] does at start.
+func (s *Server) AddRole(accountID string, r Role) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.accounts[accountID]
+	if a == nil {
+		return fmt.Errorf("iamtest: no account %s", accountID)
+	}
+	if !roleNamePattern.MatchString(r.Name) {
+		return fmt.Errorf("iamtest: role name %q must match [\\w+=,.@-]{1,64}", r.Name)
+	}
+	if _, ok := a.roles[r.Name]; ok {
+		return fmt.Errorf("iamtest: account %s already has a role %s", accountID, r.Name)
+	}
+	for name, ro := range newAccount(Account{ID: a.id, Partition: a.partition, Roles: []Role{r}}).roles {
+		a.roles[name] = ro
+	}
+	return nil
+}
