@@ -78,8 +78,8 @@ func TestSalesforceFixtureAnyChange(t *testing.T) {
 	original := testenv.ReadShared(t, fixtureResponse)
 
 	type site struct {
-		path    string
-		attr    string // "" for the element's text
+		path     string
+		attr     string // "" for the element's text
 		unsigned bool   // inside the Response signature's KeyInfo
 	}
 	var sites []site
