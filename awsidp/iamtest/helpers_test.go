@@ -284,3 +284,17 @@ func (w *world) assume(ctx context.Context, samlResponse []byte) (*sts.AssumeRol
 }
 
 func ioCopy(dst *strings.Builder, resp *http.Response) (int64, error) { return io.Copy(dst, resp.Body) }
+
+// staticKey is the default access key as a credentials provider.
+type staticKey struct{}
+
+func (staticKey) Retrieve(context.Context) (aws.Credentials, error) {
+	return aws.Credentials{AccessKeyID: iamtest.DefaultAccessKeyID, SecretAccessKey: iamtest.DefaultSecretAccessKey}, nil
+}
+
+// retryNoWait keeps the SDK's retry decisions but not its real backoff sleep.
+func retryNoWait(r aws.Retryer) aws.Retryer { return noWait{r} }
+
+type noWait struct{ aws.Retryer }
+
+func (noWait) RetryDelay(int, error) (time.Duration, error) { return 0, nil }
