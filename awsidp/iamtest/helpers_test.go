@@ -26,6 +26,7 @@ import (
 	"github.com/voicecert/voicecert/awsidp/iamtest"
 	"github.com/voicecert/voicecert/internal/fakeclock"
 	"github.com/voicecert/voicecert/internal/keypool"
+	"github.com/voicecert/voicecert/samlmeta"
 )
 
 // t0 is the fake clock's start in most tests.
@@ -123,14 +124,16 @@ type assertion struct {
 	Status       string // zero: Success
 	// Which signatures to make: zero value signs both, as Salesforce does.
 	UnsignedResponse, UnsignedAssertion bool
+	// Algorithm is samlmeta's name of the signature algorithm; zero: RSA-SHA256.
+	Algorithm samlmeta.SignatureAlgorithm
 }
 
-// response builds the SAMLResponse XML, signed by s much as Salesforce signs: the
-// Assertion first, then the Response; each signature right after its Issuer;
-// exclusive C14N; RSA-SHA256. Unlike Salesforce there is no InclusiveNamespaces
-// PrefixList: goxmldsig's signer cannot write one (samlmeta.SignResponse will). The
-// real Salesforce response, PrefixList included, is checked in
-// verify_internal_test.go.
+// response builds the SAMLResponse XML signed by s. With both signatures (the
+// default) it signs as Salesforce does, through samlmeta.SignResponse: the Assertion
+// first, then the Response, each signature right after its Issuer, exclusive C14N
+// with an InclusiveNamespaces PrefixList. One signature alone, or a key that does not
+// match the certificate put in KeyInfo, is signed with goxmldsig directly (exclusive
+// C14N without PrefixList, which goxmldsig's signer cannot write).
 func response(t testing.TB, a assertion, s signer) []byte {
 	t.Helper()
 	if a.Status == "" {
@@ -169,6 +172,13 @@ func response(t testing.TB, a assertion, s signer) []byte {
 		`</saml:Assertion></samlp:Response>`,
 		respID, asrtID, a.Issuer, a.Recipient, issued, until, a.NameID, a.Audience, attrs.String(), a.Status)
 
+	if !a.UnsignedResponse && !a.UnsignedAssertion && s.key.PublicKey.Equal(s.cert.PublicKey) {
+		out, err := samlmeta.SignResponse([]byte(doc), s.key, s.cert, a.Algorithm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
 	d := etree.NewDocument()
 	if err := d.ReadFromString(doc); err != nil {
 		t.Fatal(err)
@@ -188,7 +198,8 @@ func response(t testing.TB, a assertion, s signer) []byte {
 	return out
 }
 
-// signInPlace signs el (enveloped) and inserts the signature right after its Issuer.
+// signInPlace signs el (enveloped) with goxmldsig and inserts the signature right
+// after its Issuer.
 func signInPlace(t testing.TB, el *etree.Element, s signer) {
 	t.Helper()
 	ctx, err := dsig.NewSigningContext(s.key, [][]byte{s.cert.Raw})

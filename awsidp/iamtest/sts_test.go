@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/voicecert/voicecert/awsidp/iamtest"
+	"github.com/voicecert/voicecert/samlmeta"
 )
 
 // denyAll is the session policy the SSO probe sends.
@@ -345,6 +346,7 @@ func TestAssumeRoleWithSAMLSignatureVariants(t *testing.T) {
 		edit func(*assertion)
 	}{
 		{"both signed, as Salesforce", func(*assertion) {}},
+		{"RSA-SHA1, as some Salesforce apps sign", func(a *assertion) { a.Algorithm = samlmeta.RSASHA1 }},
 		{"assertion only", func(a *assertion) { a.UnsignedResponse = true }},
 		{"response only", func(a *assertion) { a.UnsignedAssertion = true }},
 		{"provider then role in the Role value", func(a *assertion) {
