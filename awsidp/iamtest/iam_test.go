@@ -387,3 +387,25 @@ func TestWire(t *testing.T) {
 		t.Errorf("IAM action with STS version: status %d, want 400 InvalidAction", resp2.StatusCode)
 	}
 }
+
+// TestDocumentRoundTrip checks that GetSAMLProvider gives back the uploaded bytes,
+// whatever they hold: CRLF line ends, entities, quotes, a CDATA end marker.
+func TestDocumentRoundTrip(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := iamtest.NewServer(t)
+	client, _ := defaultClients(srv)
+	doc := strings.ReplaceAll(string(metadata(orgIssuer, newSigner(t, "crlf").cert)), "\n", "\r\n")
+	doc = strings.Replace(doc, "<md:NameIDFormat>", `<!-- "Q&amp;A" ]]> 'é' -->`+"\t<md:NameIDFormat>", 1)
+	created, err := client.CreateSAMLProvider(ctx, &iam.CreateSAMLProviderInput{Name: aws.String("P"), SAMLMetadataDocument: aws.String(doc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := client.GetSAMLProvider(ctx, &iam.GetSAMLProviderInput{SAMLProviderArn: created.SAMLProviderArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(doc, aws.ToString(got.SAMLMetadataDocument)); diff != "" {
+		t.Errorf("document after a round trip (-want +got):\n%s", diff)
+	}
+}

@@ -45,21 +45,23 @@ type Server struct {
 
 // Request is one entry of the request log. It holds no parameter value: no
 // document, no assertion, no credential.
+//
+// Its JSON form (one object per line) is what a request-log file holds.
 type Request struct {
-	Time      time.Time
-	Method    string
-	Path      string
-	Service   string // "iam", "sts", or "" for an unknown action
-	Operation string // the Action
-	Account   string // the caller's account, when authenticated
+	Time      time.Time `json:"time"`
+	Method    string    `json:"method"`
+	Path      string    `json:"path"`
+	Service   string    `json:"service,omitempty"` // "iam", "sts", or "" for an unknown action
+	Operation string    `json:"operation"`         // the Action
+	Account   string    `json:"account,omitempty"` // the caller's account, when authenticated
 	// Write marks operations that change IAM state: CreateSAMLProvider,
 	// UpdateSAMLProvider, DeleteSAMLProvider, TagSAMLProvider, UntagSAMLProvider
 	// (whether or not they succeeded).
-	Write     bool
-	Status    int
-	Code      string // the error code; "" on success
-	Detail    string // why, when the wire message does not say (e.g. which metadata rule)
-	RequestID string
+	Write     bool   `json:"write"`
+	Status    int    `json:"status"`
+	Code      string `json:"code,omitempty"`   // the error code; "" on success
+	Detail    string `json:"detail,omitempty"` // why, when the wire message does not say (e.g. which metadata rule)
+	RequestID string `json:"request_id"`
 }
 
 // Option changes the Config of a server made by [NewServer].
@@ -221,7 +223,9 @@ type operation struct {
 	write   bool
 	// anonymous operations accept unsigned requests (a signed one is verified).
 	anonymous bool
-	handle    func(s *Server, c *call) ([]byte, *apiError)
+	// noResult operations answer with ResponseMetadata only.
+	noResult bool
+	handle   func(s *Server, c *call) ([]byte, *apiError)
 }
 
 var versions = map[string]string{"iam": "2010-05-08", "sts": "2011-06-15"}
@@ -246,7 +250,6 @@ type call struct {
 	params url.Values
 	caller *credential // nil for an unsigned anonymous call
 	now    time.Time
-	req    *Request
 }
 
 // maxBody bounds a request body: a 10,000,000-character document, form-encoded.
@@ -270,69 +273,72 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	s.requestNo++
-	requestID := fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", s.requestNo, 0x1a2b, 0xc3d, 0xe4f, s.requestNo)
-	now := s.cfg.Now()
-	action := params.Get("Action")
-	version := params.Get("Version")
-	op, known := operations[action]
-	rec := Request{Time: now, Method: r.Method, Path: r.URL.Path, Operation: action, RequestID: requestID}
-	ns := iamNamespace
-	if version == versions["sts"] {
-		ns = stsNamespace
+	rec := Request{
+		Time:      s.cfg.Now(),
+		Method:    r.Method,
+		Path:      r.URL.Path,
+		Operation: params.Get("Action"),
+		RequestID: fmt.Sprintf("%08x-1a2b-4c3d-8e4f-%012x", s.requestNo, s.requestNo),
 	}
 	var result []byte
 	var apiErr *apiError
-	switch {
+	ns := iamNamespace
+	op, known := operations[rec.Operation]
+	switch version := params.Get("Version"); {
 	case err != nil:
 		apiErr = newError("InvalidInput", "The request body could not be read as a form.")
 	case r.Method != http.MethodPost && r.Method != http.MethodGet:
 		apiErr = &apiError{Code: "InvalidAction", Message: "Only POST and GET are supported.", Status: http.StatusMethodNotAllowed}
-	case action == "":
+	case rec.Operation == "":
 		apiErr = newError("InvalidAction", "Request is missing the Action parameter.")
 	case !known || versions[op.service] != version:
-		apiErr = newError("InvalidAction", fmt.Sprintf("Could not find operation %s for version %s", action, version))
+		if version == versions["sts"] {
+			ns = stsNamespace
+		}
+		apiErr = newError("InvalidAction", fmt.Sprintf("Could not find operation %s for version %s", rec.Operation, version))
 	default:
-		rec.Service = op.service
-		rec.Write = op.write
 		if op.service == "sts" {
 			ns = stsNamespace
-		} else {
-			ns = iamNamespace
 		}
-		c := &call{op: action, params: params, now: now, req: &rec}
-		c.caller, apiErr = s.authenticate(r, body, op, now)
-		if apiErr == nil {
-			if c.caller != nil {
-				rec.Account = c.caller.account.id
-			}
-			s.calls[action]++
-			if f := s.fault(action, s.calls[action]); f != nil {
-				apiErr = f
-			} else {
-				result, apiErr = op.handle(s, c)
-			}
-		}
+		rec.Service, rec.Write = op.service, op.write
+		result, apiErr = s.dispatch(r, body, params, op, &rec)
 	}
+	rec.Status = http.StatusOK
 	if apiErr != nil {
 		rec.Status, rec.Code, rec.Detail = apiErr.Status, apiErr.Code, apiErr.detail
-	} else {
-		rec.Status = http.StatusOK
 	}
 	s.requests = append(s.requests, rec)
 	onWrite := s.cfg.OnWrite
 	s.mu.Unlock()
 
 	s.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "iamtest request",
-		slog.String("operation", action), slog.Int("status", rec.Status), slog.String("code", rec.Code),
-		slog.String("account", rec.Account), slog.String("request_id", requestID))
+		slog.String("operation", rec.Operation), slog.Int("status", rec.Status), slog.String("code", rec.Code),
+		slog.String("account", rec.Account), slog.String("request_id", rec.RequestID))
 	if apiErr == nil && rec.Write && onWrite != nil {
 		onWrite(rec)
 	}
 	if apiErr != nil {
-		writeError(w, ns, requestID, apiErr)
+		writeError(w, ns, rec.RequestID, apiErr)
 		return
 	}
-	writeResult(w, ns, action, requestID, result, action != "DeleteSAMLProvider" && action != "TagSAMLProvider" && action != "UntagSAMLProvider")
+	writeResult(w, ns, rec.Operation, rec.RequestID, result, !op.noResult)
+}
+
+// dispatch authenticates a routed request, counts it, applies any fault, and runs
+// the operation. The caller holds s.mu.
+func (s *Server) dispatch(r *http.Request, body []byte, params url.Values, op operation, rec *Request) ([]byte, *apiError) {
+	caller, apiErr := s.authenticate(r, body, op, rec.Time)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	if caller != nil {
+		rec.Account = caller.account.id
+	}
+	s.calls[rec.Operation]++
+	if f := s.fault(rec.Operation, s.calls[rec.Operation]); f != nil {
+		return nil, f
+	}
+	return op.handle(s, &call{op: rec.Operation, params: params, caller: caller, now: rec.Time})
 }
 
 // fault returns the injected error for the n-th call of op, or nil.

@@ -568,3 +568,72 @@ func TestTemporaryCredentialsExpire(t *testing.T) {
 		t.Errorf("expired session = %s %d, want ExpiredToken 403", code, status)
 	}
 }
+
+func TestAssumeRoleWithSAMLParameters(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		edit     func(w *world, in *sts.AssumeRoleWithSAMLInput)
+		wantCode string
+		wantMsg  string // substring
+	}{
+		{"DurationSeconds under 900", func(_ *world, in *sts.AssumeRoleWithSAMLInput) { in.DurationSeconds = aws.Int32(600) },
+			"ValidationError", "greater than or equal to 900"},
+		{"DurationSeconds over the role's maximum", func(_ *world, in *sts.AssumeRoleWithSAMLInput) { in.DurationSeconds = aws.Int32(7200) },
+			"ValidationError", "exceeds the MaxSessionDuration"},
+		{"Policy too long", func(_ *world, in *sts.AssumeRoleWithSAMLInput) {
+			in.Policy = aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"` + strings.Repeat("*", 2100) + `"}]}`)
+		}, "ValidationError", "less than or equal to 2048"},
+		{"unknown provider", func(w *world, in *sts.AssumeRoleWithSAMLInput) {
+			in.PrincipalArn = aws.String(w.srv.ProviderARN(iamtest.DefaultAccountID, "Nope"))
+		}, "InvalidIdentityToken", "Specified provider doesn't exist"},
+		{"provider of an account the server does not host", func(_ *world, in *sts.AssumeRoleWithSAMLInput) {
+			in.PrincipalArn = aws.String("arn:aws:iam::999999999999:saml-provider/SalesforceServiceVoiceIdp")
+		}, "InvalidIdentityToken", "Specified provider doesn't exist"},
+		{"assertion not base64", func(_ *world, in *sts.AssumeRoleWithSAMLInput) { in.SAMLAssertion = aws.String("!!not base64!!") },
+			"InvalidIdentityToken", "Invalid SAML response"},
+		{"assertion not a Response", func(_ *world, in *sts.AssumeRoleWithSAMLInput) { in.SAMLAssertion = aws.String(b64([]byte("<x/>"))) },
+			"InvalidIdentityToken", "Invalid SAML response"},
+		{"RoleArn too short", func(_ *world, in *sts.AssumeRoleWithSAMLInput) { in.RoleArn = aws.String("arn:aws:iam::1:r") },
+			"ValidationError", "at 'roleArn'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			in := &sts.AssumeRoleWithSAMLInput{RoleArn: aws.String(w.role), PrincipalArn: aws.String(w.provider),
+				SAMLAssertion: aws.String(b64(response(t, w.assertion(), w.signer)))}
+			tt.edit(w, in)
+			_, err := w.sts.AssumeRoleWithSAML(context.Background(), in)
+			code, status, msg := stsError(t, err)
+			if code != tt.wantCode || status != 400 || !strings.Contains(msg, tt.wantMsg) {
+				t.Errorf("AssumeRoleWithSAML = %s %d %q, want %s 400 containing %q", code, status, msg, tt.wantCode, tt.wantMsg)
+			}
+		})
+	}
+}
+
+func TestSessionLength(t *testing.T) {
+	t.Parallel()
+	w := newWorldWith(t, iamtest.Role{Name: "Long", MaxSessionDuration: 12 * time.Hour})
+	w.role = w.srv.RoleARN(iamtest.DefaultAccountID, "Long")
+	out, err := w.sts.AssumeRoleWithSAML(context.Background(), &sts.AssumeRoleWithSAMLInput{
+		RoleArn: aws.String(w.role), PrincipalArn: aws.String(w.provider),
+		SAMLAssertion: aws.String(b64(response(t, w.assertion(), w.signer))), DurationSeconds: aws.Int32(43200),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToTime(out.Credentials.Expiration).Sub(t0); got != 12*time.Hour {
+		t.Errorf("session length = %v, want 12h (the role allows it)", got)
+	}
+	out, err = w.sts.AssumeRoleWithSAML(context.Background(), &sts.AssumeRoleWithSAMLInput{
+		RoleArn: aws.String(w.role), PrincipalArn: aws.String(w.provider), SAMLAssertion: aws.String(b64(response(t, w.assertion(), w.signer))),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToTime(out.Credentials.Expiration).Sub(t0); got != time.Hour {
+		t.Errorf("default session length = %v, want 1h", got)
+	}
+}
