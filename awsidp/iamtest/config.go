@@ -58,6 +58,10 @@ type Config struct {
 
 	// Faults make chosen calls fail (see [Fault]).
 	Faults []Fault
+	// RequestLog, when set, receives every entry of the request log as one line of
+	// JSON, as it happens (rotate sim --request-log). Write errors are ignored.
+	RequestLog io.Writer
+
 	// OnWrite, when set, is called after each successful write (Create, Update,
 	// Delete, Tag, Untag SAMLProvider), outside the server's lock, before the answer
 	// is sent. It may call the Server's methods.
@@ -113,12 +117,13 @@ type Role struct {
 }
 
 // Fault makes calls of one operation fail with an AWS error, before the operation
-// runs: the Nth call (counted per operation from the server's start, failed calls
+// runs: the Nth call (counted per operation from the server's start, faulted calls
 // included), or with AndAfter every call from the Nth on.
 type Fault struct {
 	// Operation is the Query Action, such as "UpdateSAMLProvider".
 	Operation string
-	// Nth is the 1-based call number. Zero: 1.
+	// Nth is the 1-based call number. Zero: 1. Requests refused before they reach
+	// the operation (bad signature, unknown key) are not counted.
 	Nth int
 	// AndAfter extends the fault to every later call.
 	AndAfter bool

@@ -131,6 +131,40 @@ func TestOnWriteAndRequestLog(t *testing.T) {
 	}
 }
 
+func TestRequestLogFile(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	srv := iamtest.NewServer(t, iamtest.WithConfig(iamtest.Config{Now: func() time.Time { return t0 }, RequestLog: &buf}))
+	client, _ := defaultClients(srv)
+	if _, err := client.ListSAMLProviders(context.Background(), &iam.ListSAMLProvidersInput{}); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = client.DeleteSAMLProvider(context.Background(), &iam.DeleteSAMLProviderInput{SAMLProviderArn: aws.String(srv.ProviderARN(iamtest.DefaultAccountID, "Gone"))})
+	want := `{"time":"2026-03-01T12:00:00Z","method":"POST","path":"/","service":"iam","operation":"ListSAMLProviders","account":"123456789012","write":false,"status":200,"request_id":"00000001-1a2b-4c3d-8e4f-000000000001"}
+{"time":"2026-03-01T12:00:00Z","method":"POST","path":"/","service":"iam","operation":"DeleteSAMLProvider","account":"123456789012","write":true,"status":404,"code":"NoSuchEntity","request_id":"00000002-1a2b-4c3d-8e4f-000000000002"}
+`
+	if diff := cmp.Diff(want, buf.String()); diff != "" {
+		t.Errorf("request log lines (-want +got):\n%s", diff)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 func TestLatencyOnFakeClock(t *testing.T) {
 	t.Parallel()
 	clock := fakeclock.New(t0)

@@ -3,6 +3,7 @@ package iamtest
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,7 @@ type Server struct {
 	requests  []Request
 	requestNo int
 	closeOnce sync.Once
+	logMu     sync.Mutex // serializes writes to cfg.RequestLog
 }
 
 // Request is one entry of the request log. It holds no parameter value: no
@@ -311,6 +313,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	onWrite := s.cfg.OnWrite
 	s.mu.Unlock()
 
+	if s.cfg.RequestLog != nil {
+		line, _ := json.Marshal(rec)
+		s.logMu.Lock()
+		_, _ = s.cfg.RequestLog.Write(append(line, '\n'))
+		s.logMu.Unlock()
+	}
 	s.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "iamtest request",
 		slog.String("operation", rec.Operation), slog.Int("status", rec.Status), slog.String("code", rec.Code),
 		slog.String("account", rec.Account), slog.String("request_id", rec.RequestID))
