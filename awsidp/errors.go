@@ -65,6 +65,9 @@ var (
 	// for another reason than those above, such as a wrong audience or
 	// recipient.
 	ErrAssertionRejected = errors.New("awsidp: STS rejected the assertion")
+	// ErrMetadataMismatch: metadata downloaded from the identity provider does
+	// not name the expected entityID and certificate.
+	ErrMetadataMismatch = errors.New("awsidp: downloaded metadata does not match")
 	// ErrRegionDisabled: STS is not activated in the probe's region.
 	ErrRegionDisabled = errors.New("awsidp: STS region disabled")
 	// ErrNoRolePair: the assertion's Role attribute names no role for the
@@ -187,12 +190,15 @@ func iamKind(op string) func(code, message string) error {
 // covers several causes that only the message tells apart (IAM's
 // troubleshooting guide quotes them): "Response signature invalid",
 // "RoleSessionName is required in AuthnResponse", "RoleSessionName in
-// AuthnResponse must match …", "Issuer not present in specified provider".
+// AuthnResponse must match …", "Issuer not present in specified provider",
+// "Specified provider doesn't exist".
 func stsKind(code, message string) error {
 	msg := strings.ToLower(message)
 	switch {
 	case strings.Contains(msg, "issuer not present"):
 		return ErrIssuerMismatch
+	case strings.Contains(msg, "provider doesn't exist"), strings.Contains(msg, "provider does not exist"):
+		return ErrProviderNotFound
 	case strings.EqualFold(code, "InvalidIdentityToken") && strings.Contains(msg, "signature"):
 		return ErrSignatureRejected
 	case strings.EqualFold(code, "InvalidIdentityToken") && strings.Contains(msg, "rolesessionname"):

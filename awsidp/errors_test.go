@@ -77,13 +77,14 @@ func TestSTSErrorMapping(t *testing.T) {
 		{"issuer", &ststypes.InvalidIdentityTokenException{Message: aws.String("Issuer not present in specified provider")}, ErrIssuerMismatch},
 		{"issuer other code", &smithy.GenericAPIError{Code: "AuthSamlInvalidSamlResponseException", Message: "Issuer not present in specified provider"}, ErrIssuerMismatch},
 		{"audience", &ststypes.InvalidIdentityTokenException{Message: aws.String("Response does not contain the required audience")}, ErrAssertionRejected},
+		{"no provider", &ststypes.InvalidIdentityTokenException{Message: aws.String("Specified provider doesn't exist")}, ErrProviderNotFound},
 		{"claim", &ststypes.IDPRejectedClaimException{Message: aws.String("rejected")}, ErrClaimRejected},
 		{"expired", &ststypes.ExpiredTokenException{Message: aws.String("Token is expired")}, ErrExpired},
 		{"access denied", &smithy.GenericAPIError{Code: "AccessDenied", Message: "Not authorized to perform sts:AssumeRoleWithSAML"}, ErrAccessDenied},
 		{"region", &ststypes.RegionDisabledException{Message: aws.String("off")}, ErrRegionDisabled},
 	}
 	sentinels := []error{ErrSignatureRejected, ErrRoleSessionName, ErrIssuerMismatch, ErrAssertionRejected,
-		ErrClaimRejected, ErrExpired, ErrAccessDenied, ErrRegionDisabled}
+		ErrClaimRejected, ErrExpired, ErrAccessDenied, ErrRegionDisabled, ErrProviderNotFound}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
