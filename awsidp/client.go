@@ -2,6 +2,7 @@ package awsidp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -87,11 +88,15 @@ func (e *LookupError) Error() string {
 func (e *LookupError) Unwrap() error { return e.Kind }
 
 // FindProvider returns the ARN of the SAML provider with the given ARN or
-// name; "" means [DefaultProviderName]. A name matches the last part of a
-// provider ARN, ignoring case (IAM does not tell names apart by case). It
-// lists the account's providers either way, so an ARN from another account or
-// a deleted provider is reported with what exists instead. No match or several
-// is a [*LookupError] wrapping ErrProviderNotFound or ErrAmbiguousProvider.
+// name; "" means [DefaultProviderName].
+//
+// An ARN is checked with GetSAMLProvider, so that it works with no more than
+// Salesforce's provisioning policy grants (iam:*SAMLProvider on that one
+// provider). A name is looked up with ListSAMLProviders and matches the last
+// part of a provider ARN, ignoring case (IAM does not tell names apart by
+// case). No match or several is a [*LookupError] wrapping ErrProviderNotFound
+// or ErrAmbiguousProvider that lists the account's providers (when listing is
+// allowed).
 func (c *Client) FindProvider(ctx context.Context, arnOrName string) (string, error) {
 	if err := c.check(); err != nil {
 		return "", err
@@ -100,34 +105,25 @@ func (c *Client) FindProvider(ctx context.Context, arnOrName string) (string, er
 	if query == "" {
 		query = DefaultProviderName
 	}
-	match := func(a string) bool { return a == query }
 	if strings.HasPrefix(query, "arn:") {
-		if _, err := ParseProviderARN(query); err != nil {
-			return "", err
-		}
-	} else {
-		if !providerNamePattern.MatchString(query) {
-			return "", fmt.Errorf("awsidp: %q is not a SAML provider name: want 1 to 128 letters, digits and _+=,.@-, or a full ARN", query)
-		}
-		match = func(a string) bool {
-			parsed, err := ParseProviderARN(a)
-			return err == nil && strings.EqualFold(parsed.Name, query)
-		}
+		return c.findByARN(ctx, query)
 	}
-	out, err := c.IAM.ListSAMLProviders(ctx, &iam.ListSAMLProvidersInput{}, iamOptions...)
+	if !providerNamePattern.MatchString(query) {
+		return "", fmt.Errorf("awsidp: %q is not a SAML provider name: want 1 to 128 letters, digits and _+=,.@-, or a full ARN", query)
+	}
+	found, err := c.listProviders(ctx)
 	if err != nil {
-		return "", awsError("IAM", "ListSAMLProviders", err, iamKind("ListSAMLProviders"))
+		if errors.Is(err, ErrAccessDenied) {
+			return "", fmt.Errorf("%w; to find a provider by name awsidp needs iam:ListSAMLProviders on \"*\": pass the provider's full ARN instead", err)
+		}
+		return "", err
 	}
-	var found, matches []string
-	for _, p := range out.SAMLProviderList {
-		a := aws.ToString(p.Arn)
-		found = append(found, a)
-		if match(a) {
+	var matches []string
+	for _, a := range found {
+		if parsed, err := ParseProviderARN(a); err == nil && strings.EqualFold(parsed.Name, query) {
 			matches = append(matches, a)
 		}
 	}
-	slices.Sort(found)
-	slices.Sort(matches)
 	switch len(matches) {
 	case 1:
 		c.logger().DebugContext(ctx, "awsidp: found SAML provider", "query", query, "arn", matches[0])
@@ -137,4 +133,37 @@ func (c *Client) FindProvider(ctx context.Context, arnOrName string) (string, er
 	default:
 		return "", &LookupError{Query: query, Matches: matches, Found: found, Kind: ErrAmbiguousProvider}
 	}
+}
+
+func (c *Client) findByARN(ctx context.Context, arn string) (string, error) {
+	if _, err := ParseProviderARN(arn); err != nil {
+		return "", err
+	}
+	_, err := c.get(ctx, arn)
+	if err == nil {
+		return arn, nil
+	}
+	if !errors.Is(err, ErrProviderNotFound) {
+		return "", err
+	}
+	// Say what exists instead, when the caller may list.
+	found, listErr := c.listProviders(ctx)
+	if listErr != nil {
+		return "", err
+	}
+	return "", &LookupError{Query: arn, Found: found, Kind: ErrProviderNotFound}
+}
+
+// listProviders returns the ARNs of the account's SAML providers, sorted.
+func (c *Client) listProviders(ctx context.Context) ([]string, error) {
+	out, err := c.IAM.ListSAMLProviders(ctx, &iam.ListSAMLProvidersInput{}, iamOptions...)
+	if err != nil {
+		return nil, awsError("IAM", "ListSAMLProviders", err, iamKind("ListSAMLProviders"))
+	}
+	var found []string
+	for _, p := range out.SAMLProviderList {
+		found = append(found, aws.ToString(p.Arn))
+	}
+	slices.Sort(found)
+	return found, nil
 }

@@ -87,12 +87,28 @@ func TestFindProviderBadInput(t *testing.T) {
 	}
 }
 
-func TestFindProviderListFails(t *testing.T) {
+func TestFindProviderWithoutListPermission(t *testing.T) {
 	t.Parallel()
-	f := newFakeIAM(nil)
+	f := newFakeIAM(map[string]string{testProvider: "<doc/>"})
 	f.fail["ListSAMLProviders"] = apiError("ListSAMLProviders", 403, &smithy.GenericAPIError{Code: "AccessDenied", Message: "no iam:ListSAMLProviders"})
-	_, err := (&Client{IAM: f}).FindProvider(context.Background(), "")
-	if !errors.Is(err, ErrAccessDenied) {
-		t.Fatalf("error = %v, want ErrAccessDenied", err)
+	c := &Client{IAM: f}
+	// By name, listing is needed; the error says to pass the ARN.
+	_, err := c.FindProvider(context.Background(), "")
+	if !errors.Is(err, ErrAccessDenied) || !strings.Contains(err.Error(), "pass the provider's full ARN") {
+		t.Fatalf("error = %v, want ErrAccessDenied telling to pass the ARN", err)
+	}
+	// By ARN, a GetSAMLProvider suffices.
+	got, err := c.FindProvider(context.Background(), testProvider)
+	if err != nil || got != testProvider {
+		t.Fatalf("FindProvider(ARN) = %q, %v", got, err)
+	}
+	// A missing ARN is still reported as not found.
+	_, err = c.FindProvider(context.Background(), "arn:aws:iam::123456789012:saml-provider/Gone")
+	if !errors.Is(err, ErrProviderNotFound) {
+		t.Fatalf("FindProvider(missing ARN) error = %v, want ErrProviderNotFound", err)
+	}
+	want := []string{"ListSAMLProviders", "GetSAMLProvider", "GetSAMLProvider", "ListSAMLProviders"}
+	if diff := cmp.Diff(want, f.callLog()); diff != "" {
+		t.Errorf("IAM calls (-want +got):\n%s", diff)
 	}
 }
