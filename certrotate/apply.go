@@ -31,11 +31,10 @@ var ErrConsentNeeded = errors.New("certrotate: consent needed before any write")
 func (p *Plan) Apply(ctx context.Context) (*Report, error) {
 	rep := p.base.clone()
 	rep.Changed = false
-	defer func() {
-		if p.calls != nil {
-			rep.APICalls = p.calls()
-		}
-	}()
+	if p.calls != nil {
+		start := p.calls()
+		defer func() { rep.APICalls = sub(p.calls(), start) }()
+	}
 	if missing := p.missingConsent(); len(missing) > 0 {
 		err := fmt.Errorf("%w: %s; nothing was written", ErrConsentNeeded, joinConsents(missing))
 		rep.Outcome, rep.Error = OutcomeRefused, err.Error()
@@ -183,6 +182,11 @@ func (p *Plan) runStep(ctx context.Context, s *Step, rep *StepReport) (EventKind
 
 	if err := ctx.Err(); err != nil {
 		return fail(StageCheck, s.Planned.Action, err)
+	}
+	if s.wait != nil {
+		if err := s.wait(ctx); err != nil {
+			return fail(StageCheck, s.Planned.Action, err)
+		}
 	}
 	unlock, err := p.lockResources(ctx, s.locks)
 	if err != nil {

@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/voicecert/voicecert/awsidp"
+	"github.com/voicecert/voicecert/salesforce"
 )
 
 // The defaults of [Config]'s zero values.
@@ -26,6 +29,22 @@ const (
 // next to it; Build validates the whole Config once and reports every problem
 // together.
 type Config struct {
+	// Orgs are the Salesforce orgs to rotate, one client each (see
+	// salesforce.New; pin each client's OrgID to refuse a token for another org).
+	// At least one is required.
+	Orgs []*salesforce.Client
+	// AWS returns the IAM and STS clients for one AWS account, given its partition
+	// ("aws", "aws-us-gov" or "aws-cn") and 12-digit account ID. It is called once
+	// per account. Required.
+	AWS func(ctx context.Context, partition, accountID string) (*AWSClients, error)
+	// ProviderName is the IAM SAML provider's name, used when a contact center's
+	// connected app does not name the provider ARN in its Role attribute (the
+	// account is then the role's). Empty means "SalesforceServiceVoiceIdp".
+	ProviderName string
+	// Providers overrides the provider of contact centers: contact center Name or
+	// InternalName → provider ARN.
+	Providers map[string]string
+
 	// Select names the contact centers to rotate, each by its Name or InternalName.
 	// Empty selects every Amazon Connect contact center of every org.
 	Select []string
@@ -81,6 +100,22 @@ type Config struct {
 // validate reports every problem with c together.
 func (c *Config) validate() error {
 	var errs []error
+	if len(c.Orgs) == 0 {
+		errs = append(errs, errors.New("certrotate: Config.Orgs is empty; give at least one salesforce.Client"))
+	}
+	for i, o := range c.Orgs {
+		if o == nil {
+			errs = append(errs, fmt.Errorf("certrotate: Config.Orgs[%d] is nil", i))
+		}
+	}
+	if c.AWS == nil {
+		errs = append(errs, errors.New("certrotate: Config.AWS is nil; give a function returning the IAM and STS clients of an account"))
+	}
+	for cc, arn := range c.Providers {
+		if _, err := awsidp.ParseProviderARN(arn); err != nil {
+			errs = append(errs, fmt.Errorf("certrotate: Config.Providers[%q]: %w", cc, err))
+		}
+	}
 	if c.RenewBefore < 0 {
 		errs = append(errs, fmt.Errorf("certrotate: RenewBefore %v is negative; use a positive window or zero for 30 days", c.RenewBefore))
 	}
@@ -124,6 +159,13 @@ func validDeveloperNamePrefix(p string) bool {
 		}
 	}
 	return true
+}
+
+func (c *Config) providerName() string {
+	if c.ProviderName == "" {
+		return awsidp.DefaultProviderName
+	}
+	return c.ProviderName
 }
 
 func (c *Config) renewBefore() time.Duration { return orDefault(c.RenewBefore, DefaultRenewBefore) }

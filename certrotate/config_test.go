@@ -1,11 +1,14 @@
 package certrotate
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/voicecert/voicecert/salesforce"
 )
 
 func TestConfigValidateReportsEveryProblem(t *testing.T) {
@@ -23,6 +26,8 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 		got = append(got, line)
 	}
 	want := []string{
+		"certrotate: Config.Orgs is empty; give at least one salesforce.Client",
+		"certrotate: Config.AWS is nil; give a function returning the IAM and STS clients of an account",
 		"certrotate: RenewBefore -1h0m0s is negative; use a positive window or zero for 30 days",
 		"certrotate: KeySize 1024 is not supported; use 2048 or 4096",
 		`certrotate: unknown Strategy "yolo"; use "overlap" or "replace"`,
@@ -38,7 +43,7 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 
 func TestConfigDefaults(t *testing.T) {
 	t.Parallel()
-	var c Config
+	c := Config{Orgs: []*salesforce.Client{{}}, AWS: func(context.Context, string, string) (*AWSClients, error) { return nil, nil }}
 	if err := c.validate(); err != nil {
 		t.Fatalf("zero Config: %v", err)
 	}

@@ -31,6 +31,9 @@ type Plan struct {
 	locksMu sync.Mutex
 	locks   map[string]*sync.Mutex
 
+	// run is the discovered state of a plan made by Build; nil in engine tests.
+	run *run
+
 	// finish, when set, completes an apply report: contact centers' verification,
 	// SSO windows, fallback.
 	finish func(*Report)
@@ -74,12 +77,7 @@ func (p *Plan) ConsentNeeded() []Consent { return p.missingConsent() }
 // Report returns the plan as a report: outcome planned (or nothing-to-do), each
 // step with status planned, and verified false.
 func (p *Plan) Report() *Report {
-	r := p.base.clone()
-	r.ConsentNeeded = p.base.ConsentNeeded
-	if p.calls != nil {
-		r.APICalls = p.calls()
-	}
-	return r
+	return p.base.clone()
 }
 
 func (p *Plan) missingConsent() []Consent {

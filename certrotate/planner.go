@@ -285,7 +285,12 @@ func planOrg(o *orgState, opt planOptions) (*orgPlan, error) {
 		}
 		if len(onDefault) > 0 {
 			reason += "; switches " + strings.Join(onDefault, ", ") + " (on the org default)"
-			p.Notes = append(p.Notes, fmt.Sprintf("%s sign with the org default, so they switch together with the IdP setting of org %s; there is no canary for them.", strings.Join(onDefault, ", "), o.OrgID))
+			verb, pron := "signs", "it"
+			if len(onDefault) > 1 {
+				verb, pron = "sign", "them"
+			}
+			p.Notes = append(p.Notes, fmt.Sprintf("%s %s with the org default, so the IdP setting of org %s switches %s; there is no canary for %s.",
+				strings.Join(onDefault, ", "), verb, o.OrgID, pron, pron))
 		}
 		p.Steps = append(p.Steps, stepSpec{Name: StepSwitchIdentityProvider, Target: o.OrgID,
 			Change: Change{Action: ActionUpdate, Reason: reason}})

@@ -80,6 +80,9 @@ type Step struct {
 	// lane groups the steps that run one after another (one org's rotation);
 	// lanes run concurrently.
 	lane string
+	// wait, when set, runs before the step takes its locks and calls Check: a
+	// grace period that must not hold a provider's lock while it passes.
+	wait func(ctx context.Context) error
 	// locks names the shared resources (providers) the step writes; the engine
 	// serializes steps across lanes that hold the same lock.
 	locks []string

@@ -1,0 +1,346 @@
+package certrotate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/voicecert/voicecert/salesforce/sftest"
+	"github.com/voicecert/voicecert/samlmeta"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", path, diff)
+	}
+}
+
+// normalize replaces the fakes' loopback URLs, which change from run to run.
+func (w *fakes) normalize(b []byte) []byte {
+	s := string(b)
+	for i, h := range w.orgs {
+		s = strings.ReplaceAll(s, h.InstanceURL(), fmt.Sprintf("https://org%d.my.salesforce.com", i+1))
+	}
+	return []byte(s)
+}
+
+// withDrift makes the provider of acct trust "Other" instead of the org's signer.
+func (w *fakes) withDrift(t *testing.T, acct string, org int) {
+	t.Helper()
+	h := w.orgs[org]
+	arn := w.providers[acct]
+	doc, _ := w.iam.Document(arn)
+	doc, _, err := samlmeta.AddSigningCertificate(doc, h.InstanceURL(), h.Certificate("Other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _, err = samlmeta.RemoveSigningCertificate(doc, h.InstanceURL(), fp(h.Certificate(oldCertName(org)).Raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.iam.SetDocument(arn, doc); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var other = []sftest.CertificateConfig{{DeveloperName: "Other"}} // expires in a year
+
+func TestRenderGolden(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file  string
+		spec  fakesSpec
+		drift bool
+	}{
+		{file: "nothing-due.txt", spec: fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}}, ExpiresIn: 300 * 24 * time.Hour}}}},
+		{file: "one-due.txt", spec: fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}}}}}},
+		{file: "many-due.txt", spec: fakesSpec{Orgs: []orgSpec{
+			{CCs: []ccSpec{{}, {OnDefault: true}, {OnDefault: true}, {Account: acct2}}},
+			{CCs: []ccSpec{{}, {}}},
+		}}},
+		{file: "drift-repair.txt", drift: true, spec: fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}}, ExpiresIn: 300 * 24 * time.Hour, Extra: other}}}},
+		{file: "consent-needed.txt", spec: fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}}, OtherApps: []string{"Wiki_SSO", "Payroll_SSO"}}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			w := newFakes(t, tt.spec)
+			if tt.drift {
+				w.withDrift(t, acct1, 0)
+			}
+			p, err := Build(t.Context(), w.cfg)
+			if err != nil {
+				t.Fatalf("Build: %v", err)
+			}
+			var b bytes.Buffer
+			if err := p.Render(&b); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tt.file, w.normalize(b.Bytes()))
+		})
+	}
+}
+
+// TestStopAndRerun stops a run between every two steps (no fault: the context
+// ends, as when the process is stopped) and checks that a new run converges with
+// one new certificate per org and working SSO.
+func TestStopAndRerun(t *testing.T) {
+	t.Parallel()
+	spec := fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}, {}}}}}
+	for _, strategy := range []Strategy{StrategyOverlap, StrategyReplace} {
+		n := 6
+		if strategy == StrategyReplace {
+			n = 5
+		}
+		for stopAfter := 1; stopAfter < n; stopAfter++ {
+			t.Run(fmt.Sprintf("%s/after step %d", strategy, stopAfter), func(t *testing.T) {
+				t.Parallel()
+				w := newFakes(t, spec)
+				w.cfg.Strategy = strategy
+				ctx, stop := context.WithCancel(t.Context())
+				defer stop()
+				first := w.cfg
+				first.NoRollback = true // a stopped process rolls nothing back
+				applied := 0
+				first.OnEvent = func(ev Event) {
+					w.onEvent(ev)
+					if ev.Kind == EventApplied {
+						if applied++; applied == stopAfter {
+							stop()
+						}
+					}
+				}
+				p, err := Build(ctx, first)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := len(p.Steps()); got != n {
+					t.Fatalf("plan has %d steps, want %d", got, n)
+				}
+				if _, err := p.Apply(ctx); !errors.Is(err, context.Canceled) {
+					t.Fatalf("stopped Apply: %v, want context.Canceled", err)
+				}
+
+				p, err = Build(t.Context(), w.cfg)
+				if err != nil {
+					t.Fatalf("re-run Build: %v", err)
+				}
+				rep, err := p.Apply(t.Context())
+				if err != nil {
+					t.Fatalf("re-run Apply: %v", err)
+				}
+				if rep.Outcome != OutcomeApplied {
+					t.Errorf("re-run outcome %q", rep.Outcome)
+				}
+				h := w.orgs[0]
+				created := w.newCertificates()[h.Name()]
+				if len(created) != 1 {
+					t.Fatalf("created %q, want one certificate", created)
+				}
+				if diff := cmp.Diff([]string{fp(h.Certificate(created[0]).Raw)}, w.trusted(acct1, h)); diff != "" {
+					t.Errorf("provider trusts (-want +got):\n%s", diff)
+				}
+				pr := w.newProber()
+				pr.probeAll(t.Context())
+				if len(pr.bad) > 0 {
+					t.Errorf("SSO fails after the re-run: %v", pr.bad)
+				}
+				// And a third run writes nothing.
+				sf0, aws0 := w.writes()
+				if p, err := Build(t.Context(), w.cfg); err != nil || p.Changed() {
+					t.Fatalf("third Build: changed %v, %v", p != nil && p.Changed(), err)
+				}
+				if sf1, aws1 := w.writes(); sf1 != sf0 || aws1 != aws0 {
+					t.Errorf("third run wrote")
+				}
+			})
+		}
+	}
+}
+
+func TestDriftRepair(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}}, ExpiresIn: 300 * 24 * time.Hour, Extra: other}}})
+	w.withDrift(t, acct1, 0)
+	pr := w.newProber()
+	pr.probeAll(t.Context())
+	if len(pr.bad) != 1 {
+		t.Fatalf("SSO works before the repair: the test set-up failed")
+	}
+
+	status, err := Status(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatalf("Status: %v", err)
+	}
+	if status.Outcome != OutcomePlanned || status.ContactCenters[0].Verified {
+		t.Errorf("Status: outcome %q verified %v, want planned and SSO broken", status.Outcome, status.ContactCenters[0].Verified)
+	}
+
+	p, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range p.Steps() {
+		names = append(names, s.Name)
+	}
+	if diff := cmp.Diff([]string{StepTrustSigningCert}, names); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	rep, err := p.Apply(t.Context())
+	if err != nil || rep.Outcome != OutcomeApplied {
+		t.Fatalf("Apply: %q, %v", rep.Outcome, err)
+	}
+	h := w.orgs[0]
+	if got := w.newCertificates()[h.Name()]; len(got) != 1 || got[0] != "Other" {
+		t.Errorf("certificates created: %q", got) // "Other" existed from the start; nothing new
+	}
+	pr = w.newProber()
+	pr.probeAll(t.Context())
+	if len(pr.bad) > 0 {
+		t.Errorf("SSO fails after the repair: %v", pr.bad)
+	}
+	if v, err := Verify(t.Context(), w.cfg); err != nil || !v.ContactCenters[0].Verified {
+		t.Errorf("Verify after the repair: %v", err)
+	}
+}
+
+func TestObservedSignerMismatchStops(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}}, Extra: other}}})
+	h := w.orgs[0]
+	if err := h.SetSigner(h.ContactCenters()[0].ConnectedApp, "Other"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Build(t.Context(), w.cfg)
+	var mm *SignerMismatchError
+	if !errors.As(err, &mm) {
+		t.Fatalf("Build error = %v, want a *SignerMismatchError", err)
+	}
+	if mm.Configured != oldCertName(0) || mm.Observed != "Other" || mm.ObservedSHA256 != fp(h.Certificate("Other").Raw) {
+		t.Errorf("mismatch = %+v", mm)
+	}
+	if !strings.Contains(err.Error(), "nothing was written") || !strings.Contains(err.Error(), "samlConfig.certificate") {
+		t.Errorf("error does not name the failed assumption: %v", err)
+	}
+	rep := ErrorReport(w.cfg, err)
+	if rep.Outcome != OutcomeFailed || rep.Error == "" {
+		t.Errorf("report: %q %q", rep.Outcome, rep.Error)
+	}
+	if sf, aws := w.writes(); sf+aws != 0 {
+		t.Errorf("%d Salesforce and %d AWS writes", sf, aws)
+	}
+}
+
+// TestOverlapOldAssertionStillAccepted mints an assertion with the old key just
+// before the first switch and presents it just before the old key is removed:
+// the prune grace keeps it valid.
+func TestOverlapOldAssertionStillAccepted(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}}}}})
+	pr := w.newProber()
+	h := w.orgs[0]
+	cc := h.ContactCenters()[0]
+	var minted, presented bool
+	var presentErr error
+	var mintedAt, presentedAt time.Time
+	w.addHook(func(when, op, step string) {
+		if when != "before" {
+			return
+		}
+		switch {
+		case !minted && (step == StepSwitchIdentityProvider || step == StepSwitchConnectedApp):
+			resp, err := pr.mint(t.Context(), h, cc)
+			if err != nil {
+				t.Errorf("mint: %v", err)
+				return
+			}
+			minted, mintedAt = true, w.clock.Now()
+			w.addHook(func(when, op, step string) {
+				if when == "before" && step == StepRemoveOldCertificate && !presented {
+					presented, presentedAt = true, w.clock.Now()
+					presentErr = pr.present(t.Context(), cc, resp)
+				}
+			})
+		}
+	})
+	p, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Apply(t.Context()); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if !minted || !presented {
+		t.Fatalf("minted %v presented %v", minted, presented)
+	}
+	if presentErr != nil {
+		t.Errorf("an assertion signed with the old key %v before the prune was refused: %v", presentedAt.Sub(mintedAt), presentErr)
+	}
+	if presentedAt.Sub(mintedAt) < 5*time.Minute {
+		t.Errorf("the prune came %v after the switch, before the 5-minute assertion lifetime", presentedAt.Sub(mintedAt))
+	}
+}
+
+func TestStatusAndVerify(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}, {OnDefault: true}}}}})
+	st, err := Status(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatalf("Status: %v", err)
+	}
+	if st.Outcome != OutcomePlanned || len(st.ContactCenters) != 2 {
+		t.Fatalf("Status: %+v", st)
+	}
+	for _, cc := range st.ContactCenters {
+		if !cc.Verified || cc.ObservedSigner != cc.OldCertificate.SHA256 {
+			t.Errorf("Status of %s: %+v", cc.Name, cc)
+		}
+	}
+	if sf, aws := w.writes(); sf+aws != 0 {
+		t.Errorf("Status wrote")
+	}
+	p, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Apply(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	v, err := Verify(t.Context(), w.cfg)
+	if err != nil || v.Outcome != OutcomeNothingToDo {
+		t.Fatalf("Verify: %q %v", v.Outcome, err)
+	}
+	for _, cc := range v.ContactCenters {
+		if !cc.Verified || cc.Verification != VerificationSSOProbe {
+			t.Errorf("Verify of %s: %+v", cc.Name, cc)
+		}
+	}
+}
