@@ -66,8 +66,7 @@ type fakesSpec struct {
 type fakes struct {
 	t     *testing.T
 	clock *fakeclock.Clock
-	// sf holds one server per org: real orgs have distinct hosts (and the
-	// salesforce client resolves paths against the host only).
+	// sf holds one server per org, as real orgs have distinct hosts.
 	sf  []*sftest.Server
 	iam *iamtest.Server
 	cfg Config
@@ -102,7 +101,6 @@ func newFakes(t *testing.T, spec fakesSpec) *fakes {
 			ID:             orgID18(fmt.Sprintf("00D5g00%08d", i+1)),
 			Certificates:   append([]sftest.CertificateConfig{{DeveloperName: oldCertName(i), ExpiresAt: t0.Add(exp)}}, os.Extra...),
 			IdPCertificate: oldCertName(i),
-			OAuthApps:      []sftest.OAuthAppConfig{{ClientID: fmt.Sprintf("3MVG9certrotateTestApp%02d", i+1)}},
 		}
 		for j, cs := range os.CCs {
 			acct := cs.Account
@@ -394,12 +392,12 @@ func (p *prober) probeAll(ctx context.Context) {
 	}
 }
 
-// attach makes the prober probe every contact center after every write (the
-// state SSO depends on changes only there) and right before every provider
-// write (the last moment an assertion signed before it can be used).
+// attach makes the prober probe every contact center after every write: the
+// state SSO depends on changes only there. (Assertions minted before a write and
+// used after it are TestOverlapOldAssertionStillAccepted's subject.)
 func (p *prober) attach(ctx context.Context) {
 	p.w.addHook(func(when, op, step string) {
-		if when == "after" || op == "UpdateSAMLProvider" {
+		if when == "after" {
 			p.probeAll(ctx)
 		}
 	})

@@ -1,6 +1,7 @@
 package certrotate
 
 import (
+	"crypto/rsa"
 	"slices"
 	"testing"
 
@@ -43,6 +44,10 @@ func TestRotate(t *testing.T) {
 				rep, err := p.Apply(t.Context())
 				if err != nil {
 					t.Fatalf("Apply: %v\nsteps: %+v", err, rep.Steps)
+				}
+				if sf, aws := w.writes(); rep.APICalls.SalesforceWrites != sf || rep.APICalls.AWSWrites != aws {
+					t.Errorf("report counts %d Salesforce and %d AWS writes; the fakes logged %d and %d",
+						rep.APICalls.SalesforceWrites, rep.APICalls.AWSWrites, sf, aws)
 				}
 				if rep.Outcome != OutcomeApplied || !rep.Changed {
 					t.Errorf("outcome %q changed %v, want applied, true", rep.Outcome, rep.Changed)
@@ -122,5 +127,28 @@ func TestRotate(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestKeySizeDefault rotates with the zero KeySize: the new certificate has a
+// 4096-bit key.
+func TestKeySizeDefault(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}}}}})
+	w.cfg.KeySize = 0
+	p, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Apply(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h := w.orgs[0]
+	created := w.newCertificates()[h.Name()]
+	if len(created) != 1 {
+		t.Fatalf("created %q", created)
+	}
+	if bits := h.Certificate(created[0]).PublicKey.(*rsa.PublicKey).N.BitLen(); bits != 4096 {
+		t.Errorf("new key has %d bits, want 4096", bits)
 	}
 }
