@@ -167,7 +167,7 @@ func (p *Plan) runStep(ctx context.Context, s *Step, rep *StepReport) (EventKind
 	finish := func(kind EventKind, action Action, detail string, err error) (EventKind, error) {
 		end := p.cfg.now()
 		d := end.Sub(start)
-		rep.Status, rep.DurationMS, rep.Action = string(kind), d.Milliseconds(), action
+		rep.Status, rep.DurationMS, rep.Action = kind, d.Milliseconds(), action
 		if detail != "" {
 			rep.Detail = detail
 		}
@@ -244,7 +244,7 @@ func (p *Plan) rollback(ctx context.Context, done []int, reports []StepReport, c
 				strings.Join(left, "; "), se))
 		}
 		d := p.cfg.now().Sub(start)
-		reports[i].Status = string(EventRolledBack)
+		reports[i].Status = EventRolledBack
 		p.cfg.emit(ctx, Event{Kind: EventRolledBack, Time: p.cfg.now(), Step: s.Name, Target: s.Target,
 			Action: reports[i].Action, Duration: d, Detail: "undone after: " + cause.Error()})
 	}

@@ -258,7 +258,7 @@ func TestApplyFailureRollsBack(t *testing.T) {
 			}
 			var status []string
 			for _, s := range rep.Steps {
-				status = append(status, s.Status)
+				status = append(status, string(s.Status))
 			}
 			if diff := cmp.Diff(tt.wantStatus, status); diff != "" {
 				t.Errorf("step statuses (-want +got):\n%s", diff)

@@ -82,6 +82,8 @@ type fakes struct {
 	hooks  []func(when, op, step string)
 	step   string // the step running now
 	events []Event
+	// tokens are the access tokens issued to the clients, to look for in logs.
+	tokens []string
 }
 
 func oldCertName(i int) string { return fmt.Sprintf("SelfSignedCert_Org%d", i+1) }
@@ -191,6 +193,9 @@ func (w *fakes) sfClient(h *sftest.Org, user string) *salesforce.Client {
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	w.mu.Lock()
+	w.tokens = append(w.tokens, tok)
+	w.mu.Unlock()
 	c, err := salesforce.New(salesforce.Config{
 		InstanceURL: h.InstanceURL(), Auth: salesforce.StaticToken{AccessToken: tok},
 		Now: w.clock.Now, Sleep: w.clock.Sleep,

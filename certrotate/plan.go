@@ -48,7 +48,7 @@ func newPlan(ctx context.Context, cfg Config, base Report, steps []*Step) *Plan 
 	for _, s := range steps {
 		p.base.Steps = append(p.base.Steps, StepReport{
 			Name: s.Name, Target: s.Target, Action: s.Planned.Action,
-			Status: string(EventPlanned), Detail: s.Planned.Reason,
+			Status: EventPlanned, Detail: s.Planned.Reason,
 		})
 	}
 	p.base.Changed = len(steps) > 0

@@ -119,12 +119,12 @@ type AffectedApp struct {
 
 // StepReport is one step in a [Report].
 type StepReport struct {
-	Name       string `json:"name"`
-	Target     string `json:"target"`
-	Action     Action `json:"action"`
-	Status     string `json:"status"` // planned, applied, skipped, failed, rolled_back
-	DurationMS int64  `json:"duration_ms"`
-	Detail     string `json:"detail"`
+	Name       string    `json:"name"`
+	Target     string    `json:"target"`
+	Action     Action    `json:"action"`
+	Status     EventKind `json:"status"` // planned, applied, skipped, failed, rolled_back
+	DurationMS int64     `json:"duration_ms"`
+	Detail     string    `json:"detail"`
 }
 
 // APICalls counts the calls of a run; writes are counted as DESIGN §3 defines them.

@@ -3,12 +3,16 @@ package certrotate
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -343,4 +347,105 @@ func TestStatusAndVerify(t *testing.T) {
 			t.Errorf("Verify of %s: %+v", cc.Name, cc)
 		}
 	}
+}
+
+// TestConsent: other SAML apps on the org default need consent; an API-only user
+// cannot run the probe, which needs consent too and then verifies by consistency.
+func TestConsent(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		spec   orgSpec
+		want   Consent
+		accept func(*Config)
+		verif  Verification
+	}{
+		{name: "affected apps", spec: orgSpec{CCs: []ccSpec{{}}, OtherApps: []string{"Wiki_SSO"}},
+			want: ConsentAffectedApps, accept: func(c *Config) { c.AcceptAffected = true }, verif: VerificationSSOProbe},
+		{name: "unobserved signer", spec: orgSpec{CCs: []ccSpec{{}}, APIOnly: true},
+			want: ConsentUnobservedSigner, accept: func(c *Config) { c.AcceptUnobserved = true }, verif: VerificationConsistencyOnly},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newFakes(t, fakesSpec{Orgs: []orgSpec{tt.spec}})
+			p, err := Build(t.Context(), w.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]Consent{tt.want}, p.ConsentNeeded()); diff != "" {
+				t.Errorf("consent needed (-want +got):\n%s", diff)
+			}
+			rep, err := p.Apply(t.Context())
+			if !errors.Is(err, ErrConsentNeeded) || rep.Outcome != OutcomeRefused {
+				t.Fatalf("Apply without consent: %q, %v", rep.Outcome, err)
+			}
+			if sf, aws := w.writes(); sf+aws != 0 {
+				t.Fatalf("a refused plan wrote %d + %d times", sf, aws)
+			}
+			tt.accept(&w.cfg)
+			p, err = Build(t.Context(), w.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err = p.Apply(t.Context())
+			if err != nil || rep.Outcome != OutcomeApplied {
+				t.Fatalf("Apply with consent: %q, %v", rep.Outcome, err)
+			}
+			if got := rep.ContactCenters[0].Verification; got != tt.verif {
+				t.Errorf("verification %q, want %q", got, tt.verif)
+			}
+		})
+	}
+}
+
+// TestNoSecretsInLogsOrReports runs a rotation with a debug logger and checks that
+// no access token reaches the log, the events or the report.
+func TestNoSecretsInLogsOrReports(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}}}}})
+	var logs bytes.Buffer
+	w.cfg.Logger = slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	p, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.Apply(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events strings.Builder
+	for _, ev := range w.events {
+		fmt.Fprintf(&events, "%+v\n", ev)
+	}
+	if logs.Len() == 0 {
+		t.Fatal("nothing was logged")
+	}
+	for _, out := range []string{logs.String(), string(js), events.String()} {
+		for _, tok := range w.tokens {
+			if strings.Contains(out, tok) {
+				t.Errorf("an access token leaked")
+			}
+		}
+		for _, secret := range []string{"SAMLResponse=", "<saml", "PRIVATE KEY", "secret-"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%q appears in the output", secret)
+			}
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }
