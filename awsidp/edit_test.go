@@ -391,3 +391,20 @@ func TestApplyRefusesOverTheKeyQuota(t *testing.T) {
 		t.Fatalf("swap at the quota: %v", err)
 	}
 }
+
+func TestApplyTellsLocalRefusalFromIAMRefusal(t *testing.T) {
+	t.Parallel()
+	c := certs()
+	doc := metadata(entity{orgA, []*x509.Certificate{c.old}})
+	f := newFakeIAM(map[string]string{testProvider: doc})
+	_, local := newTestClient(f).Apply(context.Background(), Edit{ARN: testProvider, EntityID: orgA, Add: smallKeyCert(t), Expected: []byte(doc)})
+	f.fail["UpdateSAMLProvider"] = apiError("UpdateSAMLProvider", 400, &iamtypes.InvalidInputException{Message: aws.String("Could not parse metadata.")})
+	_, remote := newTestClient(f).Apply(context.Background(), Edit{ARN: testProvider, EntityID: orgA, Add: c.new, Expected: []byte(doc)})
+	var ae *Error
+	if !errors.Is(local, ErrInvalidMetadata) || errors.As(local, &ae) {
+		t.Errorf("local refusal = %v, want ErrInvalidMetadata without an *Error", local)
+	}
+	if !errors.Is(remote, ErrInvalidMetadata) || !errors.As(remote, &ae) || ae.Code != "InvalidInput" {
+		t.Errorf("IAM refusal = %v, want ErrInvalidMetadata in an *Error with code InvalidInput", remote)
+	}
+}

@@ -171,7 +171,7 @@ func TestIntegrationChangedBehindThePlan(t *testing.T) {
 	}
 }
 
-// rawDER returns a base64 certificate for the document tests below.
+// certB64 returns a certificate's DER in base64, as metadata holds it.
 func certB64(der []byte) string { return base64.StdEncoding.EncodeToString(der) }
 
 func TestIntegrationIAMRulesCaughtLocally(t *testing.T) {
