@@ -449,3 +449,34 @@ func TestIntegrationProbeAfterPropagation(t *testing.T) {
 		t.Fatalf("probe attempts = %v, want a rejection right after the update, then success", attempts)
 	}
 }
+
+func TestIntegrationLimitExceededNeverRetried(t *testing.T) {
+	t.Parallel()
+	c := certs()
+	doc := metadata(entity{orgA, []*x509.Certificate{c.old}})
+	e := newEnv(t, doc, iamtest.WithFaults(iamtest.Fault{Operation: "UpdateSAMLProvider", Code: "LimitExceeded", AndAfter: true}))
+	// A caller's retryer that would retry LimitExceeded five times.
+	eager := iam.New(iam.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(e.srv.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider(iamtest.DefaultAccessKeyID, iamtest.DefaultSecretAccessKey, ""),
+		Retryer: retry.AddWithErrorCodes(retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = 5
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+			o.RateLimiter = ratelimit.None
+		}), "LimitExceeded"),
+	})
+	// Without awsidp's guard the SDK retries it.
+	_, err := eager.UpdateSAMLProvider(context.Background(), &iam.UpdateSAMLProviderInput{SAMLProviderArn: aws.String(e.provider), SAMLMetadataDocument: aws.String(doc)})
+	if err == nil || e.srv.Calls("UpdateSAMLProvider") != 5 {
+		t.Fatalf("the eager retryer made %d requests (%v); the test needs one that retries", e.srv.Calls("UpdateSAMLProvider"), err)
+	}
+	client := &Client{IAM: eager, Now: e.clock.Now}
+	_, err = client.Apply(context.Background(), Edit{ARN: e.provider, EntityID: orgA, Add: c.new, Expected: []byte(doc)})
+	if !errors.Is(err, ErrLimitExceeded) {
+		t.Fatalf("Apply error = %v, want ErrLimitExceeded", err)
+	}
+	if n := e.srv.Calls("UpdateSAMLProvider"); n != 6 {
+		t.Errorf("UpdateSAMLProvider requests = %d, want 6 (5 without awsidp, 1 through it)", n)
+	}
+}
