@@ -106,7 +106,7 @@ func (p Probe) validate() error {
 // does not trust the signer, or an update has not propagated), or one of the
 // causes that are not about certificates: ErrAccessDenied, ErrClaimRejected,
 // ErrIssuerMismatch, ErrRoleSessionName; or ErrExpired, ErrAssertionRejected,
-// ErrRegionDisabled, ErrThrottled.
+// ErrProviderNotFound, ErrRegionDisabled, ErrThrottled.
 func ProbeSSO(ctx context.Context, client STSAPI, p Probe) error {
 	if client == nil {
 		return errors.New("awsidp: ProbeSSO: the STS client is nil; build one with sts.NewFromConfig")
