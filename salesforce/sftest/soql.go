@@ -588,9 +588,11 @@ func compareValues(typ string, a, b any) int {
 			return -1
 		}
 		return 1
-	case ftDate, ftDateTime:
-		x, y := a.(time.Time), b.(time.Time)
-		return x.Compare(y)
+	case ftDate:
+		// A date has no time of day.
+		return strings.Compare(a.(time.Time).UTC().Format("2006-01-02"), b.(time.Time).UTC().Format("2006-01-02"))
+	case ftDateTime:
+		return a.(time.Time).Compare(b.(time.Time))
 	}
 	return strings.Compare(strings.ToLower(a.(string)), strings.ToLower(b.(string)))
 }
