@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 )
@@ -592,12 +591,3 @@ func (s *Server) addConnectedApp(o *org, a ConnectedAppConfig) (*connectedApp, e
 // instanceURL is the org's instance (My Domain) URL as clients see it; it is also the
 // org's IdP issuer and entityID.
 func (o *org) instanceURL(serverURL string) string { return serverURL + o.prefix }
-
-func sortedNames[T any](m map[string]T) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}

@@ -173,6 +173,8 @@ type soqlBool struct {
 
 type soqlNot struct{ e soqlExpr }
 
+var comparisonOps = map[string]bool{"=": true, "!=": true, "<>": true, "<": true, "<=": true, ">": true, ">=": true}
+
 type soqlParser struct {
 	toks []soqlToken
 	i    int
@@ -382,7 +384,7 @@ func (p *soqlParser) parseFactor() (soqlExpr, *soqlError) {
 		c.op = "NOTIN"
 	default:
 		op := p.peek()
-		if op.kind != tokPunct || !strings.Contains("= != <> < <= > >=", op.text) || op.text == "(" || op.text == ")" || op.text == "," {
+		if op.kind != tokPunct || !comparisonOps[op.text] {
 			return nil, p.unexpected()
 		}
 		p.next()
