@@ -345,3 +345,18 @@ func TestSSOFreshEachTime(t *testing.T) {
 		t.Errorf("responses not fresh: %s/%s, %s/%s, %v", v1.ID, v2.ID, v1.Assertion.ID, v2.Assertion.ID, v2.IssueInstant)
 	}
 }
+
+func TestIdPDisabled(t *testing.T) {
+	t.Parallel()
+	srv, clock := newServer(t, sftest.WithOrgs(sftest.OrgConfig{IdPDisabled: true}))
+	org := srv.DefaultOrg()
+	if a := get(t, org.InstanceURL()+"/.well-known/samlidp.xml", ""); a.status != http.StatusNotFound {
+		t.Errorf("metadata of a disabled IdP: %d", a.status)
+	}
+	c := browser(t)
+	frontdoor(t, c, org, login(t, org, clock.Now()))
+	req, _ := http.NewRequest(http.MethodGet, org.ContactCenters()[0].IdentityURL, nil)
+	if a := send(t, c, req); a.status != http.StatusForbidden || strings.Contains(a.body, "SAMLResponse") {
+		t.Errorf("SSO with a disabled IdP: %d", a.status)
+	}
+}
