@@ -360,3 +360,36 @@ func TestIdPDisabled(t *testing.T) {
 		t.Errorf("SSO with a disabled IdP: %d", a.status)
 	}
 }
+
+func TestSignerCacheDelay(t *testing.T) {
+	t.Parallel()
+	srv, clock := newServer(t, func(c *sftest.Config) { c.SignerCacheDelay = time.Minute },
+		sftest.WithOrgs(sftest.OrgConfig{
+			Certificates:   []sftest.CertificateConfig{{DeveloperName: "Old"}, {DeveloperName: "New"}},
+			ContactCenters: []sftest.ContactCenterConfig{{InternalName: "CC", App: sftest.ConnectedAppConfig{UseOrgDefault: true}}},
+		}))
+	org := srv.DefaultOrg()
+	token := login(t, org, clock.Now())
+	cc := org.ContactCenters()[0]
+	signer := func() string {
+		response, _, _ := sso(t, org, token, cc.IdentityURL)
+		v, err := samlmeta.VerifyResponse(response, samlmeta.VerifyOptions{Trusted: []*x509.Certificate{org.Certificate("Old"), org.Certificate("New")}, Now: clock.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimPrefix(strings.Split(v.Signer.Subject, ",")[0], "CN=")
+	}
+	res := decodeResults(t, soap(t, org.InstanceURL(), envelope(token, `<met:updateMetadata><met:metadata xsi:type="met:IdentityProviderSettings"><met:fullName>IdentityProvider</met:fullName><met:certificateName>New</met:certificateName><met:enableIdentityProvider>true</met:enableIdentityProvider></met:metadata></met:updateMetadata>`)))
+	if len(res) != 1 || !res[0].Success {
+		t.Fatalf("%+v", res)
+	}
+	var got []string
+	got = append(got, signer())
+	clock.Advance(59 * time.Second)
+	got = append(got, signer())
+	clock.Advance(time.Second)
+	got = append(got, signer())
+	if diff := cmp.Diff([]string{"Old", "Old", "New"}, got); diff != "" {
+		t.Errorf("signers over time (-want +got):\n%s", diff)
+	}
+}

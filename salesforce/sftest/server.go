@@ -50,6 +50,10 @@ type Config struct {
 	// AssertionLifetime is NotOnOrAfter − IssueInstant of issued assertions.
 	// Zero: 5 minutes, as Salesforce.
 	AssertionLifetime time.Duration
+	// SignerCacheDelay keeps SSO signing with the certificates apps signed with
+	// before a change of the IdP setting or of an app, for this long after the
+	// change (Salesforce may cache the signer). Zero: changes apply at once.
+	SignerCacheDelay time.Duration
 	// BatchSize is the number of records per query page. Zero: 2000, Salesforce's
 	// maximum; a client's Sforce-Query-Options batchSize may lower it.
 	BatchSize int
@@ -538,6 +542,7 @@ func (h *Org) SetSigner(appFullName, certificate string) error {
 	if certificate != "" && h.o.cert(certificate) == nil {
 		return fmt.Errorf("sftest: org %s has no certificate %s", h.o.name, certificate)
 	}
+	h.o.noteSigners(h.s.now(), h.s.cfg.SignerCacheDelay)
 	a.signWith = certificate
 	return nil
 }
