@@ -47,7 +47,9 @@
 // instance URL, exactly as a client sees it.
 //
 // Paths inside responses (nextRecordsUrl, attributes.url) are relative to the
-// instance URL, as Salesforce's are relative to the My Domain host.
+// instance URL, as Salesforce's are relative to the My Domain host. A client that
+// rebuilds URLs from the host alone (simple-salesforce does for query_more) works
+// with the first org only.
 //
 // # Knobs
 //

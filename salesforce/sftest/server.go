@@ -123,7 +123,7 @@ type Request struct {
 	Path      string    `json:"path"`                // without query string
 	Operation string    `json:"operation,omitempty"` // "oauth2/token", "query", "tooling/query", "readMetadata", "idp/login", ...
 	Type      string    `json:"type,omitempty"`      // metadata type of a SOAP call, object of a query
-	Write     bool      `json:"write"`               // deploy, updateMetadata, upsertMetadata, createMetadata
+	Write     bool      `json:"write"`               // a write call (deploy, update/upsert/createMetadata), whatever its outcome
 	Status    int       `json:"status"`
 }
 
