@@ -354,6 +354,7 @@ func TestClientBadInput(t *testing.T) {
 			return err
 		}, func(cfg *salesforce.Config) { cfg.OrgID = srv.Org("globex").ID() }, salesforce.ErrWrongOrg},
 	}
+	// Sequential: each case counts the writes it caused on the shared server.
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClient(t, org, clock, org.Username(), tt.change)

@@ -299,6 +299,7 @@ func TestDeployCertificate(t *testing.T) {
 		{"existing name", deployZip(t, existing, 2048), []string{"Queued", "InProgress", "Failed"}, "duplicate value found: DeveloperName duplicates value on record with id: ", "", time.Time{}},
 		{"bad name", deployZip(t, "Bad__Name", 2048), []string{"Queued", "InProgress", "Failed"}, "The Certificate Unique Name can only contain underscores and alphanumeric characters.", "", time.Time{}},
 	}
+	// Sequential: the cases share the org, and the writes are counted at the end.
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			states, last, answers := deployAndPoll(t, org, token, tt.zip)
