@@ -286,26 +286,6 @@ func TestMetadataRules(t *testing.T) {
 	}
 }
 
-func TestDocumentLengthLimit(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	srv := iamtest.NewServer(t)
-	client, _ := defaultClients(srv)
-	valid := string(metadata(orgIssuer, newSigner(t, "big").cert))
-	pad := func(r string, n int) string { // a comment makes the document n characters long
-		return strings.Replace(valid, "\n<md:", "\n<!--"+strings.Repeat(r, n-len(valid)-8)+"-->\n<md:", 1)
-	}
-	_, err := client.CreateSAMLProvider(ctx, &iam.CreateSAMLProviderInput{Name: aws.String("Big"), SAMLMetadataDocument: aws.String(pad("x", 10_000_001))})
-	if code, status, _ := apiError(t, err); code != "InvalidInput" || status != 400 {
-		t.Errorf("10,000,001 characters = %s %d, want InvalidInput 400", code, status)
-	}
-	// The limit counts characters, not bytes: 10,000,000 two-byte characters pass.
-	// (Out of band: sending 20 MB through the SDK is slow under -race.)
-	if _, err := srv.AddProvider(iamtest.DefaultAccountID, iamtest.Provider{Name: "Big", Document: []byte(pad("é", 10_000_000))}); err != nil {
-		t.Errorf("10,000,000 characters in 20 MB = %v, want accepted", err)
-	}
-}
-
 // TestMetadataNotUTF8 goes around the SDK, which cannot send invalid UTF-8: its
 // form encoder replaces the bad byte.
 func TestMetadataNotUTF8(t *testing.T) {
