@@ -45,8 +45,9 @@ type Config struct {
 	// Latency is added before every answer (through Sleep).
 	Latency time.Duration
 	// PropagationDelay is how long a provider write takes to reach STS: an
-	// AssumeRoleWithSAML sees the document that was current PropagationDelay ago.
-	// IAM reads see writes at once.
+	// AssumeRoleWithSAML sees the document that was current PropagationDelay ago
+	// (a provider created through the API is unknown to STS until then). IAM reads
+	// see writes at once, and a deletion takes effect at once everywhere.
 	PropagationDelay time.Duration
 	// ClockSkew is the tolerance on the assertion's time window. Zero: 1 minute;
 	// negative: none.

@@ -29,10 +29,9 @@ type Server struct {
 	// (or AWS_ENDPOINT_URL).
 	URL string
 
-	cfg      Config
-	listener net.Listener
-	http     *http.Server
-	done     chan struct{}
+	cfg  Config
+	http *http.Server
+	done chan struct{}
 
 	mu        sync.Mutex
 	accounts  map[string]*account    // by ID
@@ -142,7 +141,6 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("iamtest: listen: %w", err)
 	}
-	s.listener = ln
 	s.URL = "http://" + ln.Addr().String()
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	s.done = make(chan struct{})
