@@ -428,7 +428,8 @@ func TestTwoCertificates(t *testing.T) {
 func TestSeveralOrgsOnOneProvider(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	w := newWorld(t)
+	// Two contact centers, one role each, federated through the one provider.
+	w := newWorldWith(t, iamtest.Role{Name: "GlobexContactCenter", SAMLProviders: []string{providerName}})
 	other := newSigner(t, "other org")
 	const otherIssuer = "https://globex.my.salesforce.com"
 	doc := metadataEntities(entityXML(orgIssuer, w.signer.cert), entityXML(otherIssuer, other.cert))
@@ -440,11 +441,17 @@ func TestSeveralOrgsOnOneProvider(t *testing.T) {
 		t.Errorf("first org = %v, want accepted", err)
 	}
 	a.Issuer = otherIssuer
-	if _, err := w.assume(ctx, response(t, a, other)); err != nil {
-		t.Errorf("second org = %v, want accepted", err)
+	w.role = w.srv.RoleARN(iamtest.DefaultAccountID, "GlobexContactCenter")
+	a.Roles = []string{w.role + "," + w.provider}
+	out, err := w.assume(ctx, response(t, a, other))
+	if err != nil {
+		t.Fatalf("second org's contact center = %v, want accepted", err)
+	}
+	if got := aws.ToString(out.AssumedRoleUser.Arn); !strings.Contains(got, "/GlobexContactCenter/") || aws.ToString(out.Issuer) != otherIssuer {
+		t.Errorf("second org's session = %s from %s", got, aws.ToString(out.Issuer))
 	}
 	// An org's key does not vouch for the other org's issuer.
-	_, err := w.assume(ctx, response(t, a, w.signer))
+	_, err = w.assume(ctx, response(t, a, w.signer))
 	if _, _, msg := stsError(t, err); msg != "Response signature invalid" {
 		t.Errorf("second org's issuer signed by the first org's key: %q, want Response signature invalid", msg)
 	}
