@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/voicecert/voicecert/awsidp/iamtest"
 	"github.com/voicecert/voicecert/internal/fakeclock"
+	"github.com/voicecert/voicecert/samlmeta"
 )
 
 // apiError returns the wire code, HTTP status and request ID of an SDK error.
@@ -179,7 +181,7 @@ func tagKeys(tags []types.Tag) []string {
 // readCert reads a PEM certificate from testdata.
 func readCert(t *testing.T, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile("testdata/" + name)
+	data, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,8 +192,16 @@ func readCert(t *testing.T, name string) []byte {
 	return block.Bytes
 }
 
-func TestMetadataRules(t *testing.T) {
-	t.Parallel()
+// metadataCase is a document and IAM's verdict on it.
+type metadataCase struct {
+	name     string
+	doc      []byte
+	wantCode string // "" accepted
+	detail   string // substring of the request log's Detail
+}
+
+// metadataCases covers each metadata rule IAM enforces, accepted and refused.
+func metadataCases(t *testing.T) []metadataCase {
 	good := newSigner(t, "good")
 	k1024 := key(t, 1024)
 	cert1024 := selfSigned(t, k1024, "1024-bit", t0, t0.AddDate(1, 0, 0))
@@ -222,12 +232,7 @@ func TestMetadataRules(t *testing.T) {
 		return []byte(strings.Replace(bare, "\n<md:", "\n<!--"+strings.Repeat("x", pad)+"-->\n<md:", 1))
 	}
 
-	tests := []struct {
-		name     string
-		doc      []byte
-		wantCode string // "" accepted
-		detail   string // substring of the request log's Detail
-	}{
+	return []metadataCase{
 		{"valid", valid, "", ""},
 		{"1024-bit key is accepted", metadata(orgIssuer, cert1024), "", ""},
 		{"4096-bit key", metadata(orgIssuer, selfSigned(t, key(t, 4096), "4096", t0, t0.AddDate(1, 0, 0))), "", ""},
@@ -246,7 +251,36 @@ func TestMetadataRules(t *testing.T) {
 		{"repeated extension", withDER(dupExt.Raw), "InvalidInput", "repeats extension 2.5.29.14"},
 		{"10 keys", manyKeys(9), "", ""},
 		{"11 keys", manyKeys(10), "LimitExceeded", "11 keys"},
+		{"samlmeta's 512-bit certificate", withDER(readCert(t, "../../../samlmeta/testdata/weak-key-512.pem")), "InvalidInput", "512 bits"},
+		{"samlmeta's repeated basicConstraints", withDER(readCert(t, "../../../samlmeta/testdata/repeated-extension.pem")), "InvalidInput", "repeats extension 2.5.29.19"},
 	}
+}
+
+// TestAgreesWithSamlmetaCheck compares IAM's verdicts, as this fake models them,
+// with samlmeta's pre-upload check (its IAM group), which awsidp runs before every
+// write. The two are written apart on purpose; a disagreement means one of them
+// models IAM wrongly, or a write that awsidp lets through fails at IAM.
+//
+// The quotas (10 keys, 10 entities per provider: LimitExceeded here) are left out:
+// samlmeta.Check does not model them, so awsidp learns of them from IAM's answer.
+func TestAgreesWithSamlmetaCheck(t *testing.T) {
+	t.Parallel()
+	for _, tt := range metadataCases(t) {
+		if tt.wantCode == "LimitExceeded" {
+			continue
+		}
+		iamRefuses := tt.wantCode != ""
+		findings := samlmeta.Check(tt.doc, samlmeta.CheckOptions{Now: t0}).InGroup(samlmeta.GroupIAM).Errors()
+		if checkRefuses := len(findings) > 0; checkRefuses != iamRefuses {
+			t.Errorf("%s: iamtest refuses = %v, samlmeta.Check refuses = %v (%v)", tt.name, iamRefuses, checkRefuses, findings)
+		}
+	}
+}
+
+func TestMetadataRules(t *testing.T) {
+	t.Parallel()
+	tests := metadataCases(t)
+	valid := metadata(orgIssuer, newSigner(t, "existing").cert)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
