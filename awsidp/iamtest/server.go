@@ -68,7 +68,7 @@ type Request struct {
 // Option changes the Config of a server made by [NewServer].
 type Option func(*Config)
 
-// WithConfig replaces the whole Config.
+// WithConfig replaces the whole Config; pass it before any other option.
 func WithConfig(c Config) Option { return func(dst *Config) { *dst = c } }
 
 // WithClock makes the server read time from now and wait with sleep (either may be
