@@ -9,9 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"math/big"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -293,8 +291,6 @@ func (w *world) assume(ctx context.Context, samlResponse []byte) (*sts.AssumeRol
 		DurationSeconds: aws.Int32(900),
 	})
 }
-
-func ioCopy(dst *strings.Builder, resp *http.Response) (int64, error) { return io.Copy(dst, resp.Body) }
 
 // staticKey is the default access key as a credentials provider.
 type staticKey struct{}

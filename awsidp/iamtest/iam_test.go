@@ -2,10 +2,13 @@ package iamtest_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
@@ -362,6 +366,44 @@ func TestAuthentication(t *testing.T) {
 		})
 	}
 
+	t.Run("scoped to the wrong service", func(t *testing.T) {
+		body := "Action=ListSAMLProviders&Version=2010-05-08"
+		req, err := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		sum := sha256.Sum256([]byte(body))
+		creds := aws.Credentials{AccessKeyID: iamtest.DefaultAccessKeyID, SecretAccessKey: iamtest.DefaultSecretAccessKey}
+		if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "sts", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 403 || !strings.Contains(string(data), "<Code>SignatureDoesNotMatch</Code><Message>Credential should be scoped to correct service: 'iam'. </Message>") {
+			t.Errorf("IAM action signed for sts = %d %s, want 403 SignatureDoesNotMatch naming iam", resp.StatusCode, data)
+		}
+
+		// The same signer, scoped to iam, passes: the fake's SigV4 matches the SDK's.
+		req, _ = http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "iam", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("IAM action signed for iam = %d, want 200", resp.StatusCode)
+		}
+	})
+
 	t.Run("unsigned", func(t *testing.T) {
 		client := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: aws.AnonymousCredentials{}})
 		_, err := client.ListSAMLProviders(ctx, &iam.ListSAMLProvidersInput{})
@@ -379,13 +421,13 @@ func TestWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body := new(strings.Builder)
-	if _, err := ioCopy(body, resp); err != nil {
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
 		t.Fatal(err)
 	}
 	id := resp.Header.Get("X-Amzn-Requestid")
 	want := `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>MissingAuthenticationToken</Code><Message>Request is missing Authentication Token</Message></Error><RequestId>` + id + "</RequestId></ErrorResponse>\n"
-	if diff := cmp.Diff(want, body.String()); diff != "" {
+	if diff := cmp.Diff(want, string(body)); diff != "" {
 		t.Errorf("error body (-want +got):\n%s", diff)
 	}
 	if id == "" || resp.StatusCode != 403 || resp.Header.Get("Content-Type") != "text/xml" {
