@@ -129,6 +129,10 @@ func TestOnWriteAndRequestLog(t *testing.T) {
 	if diff := cmp.Diff(want, log); diff != "" {
 		t.Errorf("request log (-want +got):\n%s", diff)
 	}
+	w.srv.ResetRequests()
+	if n := len(w.srv.Requests()); n != 0 || w.srv.Calls("UpdateSAMLProvider") != 2 {
+		t.Errorf("after ResetRequests: %d entries, %d update calls; want 0 and 2", n, w.srv.Calls("UpdateSAMLProvider"))
+	}
 }
 
 func TestRequestLogFile(t *testing.T) {

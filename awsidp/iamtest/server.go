@@ -405,6 +405,13 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
+// ResetRequests empties the request log (call counts and faults are kept).
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
+
 // Writes returns the log entries of successful writes, oldest first.
 func (s *Server) Writes() []Request {
 	var out []Request
