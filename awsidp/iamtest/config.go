@@ -31,8 +31,8 @@ type Config struct {
 	// Sleep waits for Latency before each answer. Zero: a real, cancellable sleep.
 	// Tests pass the fake clock's Sleep, so latency advances fake time.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Rand is the source of randomness for provider UUIDs and credentials.
-	// Zero: crypto/rand.
+	// Rand is the source of randomness for provider UUIDs and credentials; it must
+	// not fail. Zero: crypto/rand.
 	Rand io.Reader
 	// Logger receives one debug line per request (operation, status, code; never a
 	// parameter value). Zero: discard.

@@ -439,14 +439,10 @@ func policyParam(c *call) (int, *apiError) {
 
 // issue creates temporary credentials for a role session; the caller holds s.mu.
 func (s *Server) issue(acct *account, r *role, session string, expires time.Time) *credential {
-	secret := make([]byte, 30)
-	token := make([]byte, 96)
-	_, _ = s.cfg.Rand.Read(secret)
-	_, _ = s.cfg.Rand.Read(token)
 	cred := &credential{
 		accessKeyID:  "ASIA" + s.randomID(16),
-		secret:       base64.StdEncoding.EncodeToString(secret),
-		sessionToken: base64.StdEncoding.EncodeToString(token),
+		secret:       base64.StdEncoding.EncodeToString(s.random(30)),
+		sessionToken: base64.StdEncoding.EncodeToString(s.random(96)),
 		expires:      expires,
 		account:      acct,
 		arn:          fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", acct.partition, acct.id, r.name, session),
