@@ -404,6 +404,27 @@ func TestAuthentication(t *testing.T) {
 		}
 	})
 
+	t.Run("GET with a query string", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/?Version=2011-06-15&Action=GetCallerIdentity&Note=a%20b%2A~", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		creds := aws.Credentials{AccessKeyID: iamtest.DefaultAccessKeyID, SecretAccessKey: iamtest.DefaultSecretAccessKey}
+		sum := sha256.Sum256(nil)
+		if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "sts", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(data), "<Account>123456789012</Account>") {
+			t.Errorf("signed GET = %d %s, want 200 with the caller's account", resp.StatusCode, data)
+		}
+	})
+
 	t.Run("unsigned", func(t *testing.T) {
 		client := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: aws.AnonymousCredentials{}})
 		_, err := client.ListSAMLProviders(ctx, &iam.ListSAMLProvidersInput{})

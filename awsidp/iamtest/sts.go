@@ -237,7 +237,8 @@ func (s *Server) checkClaims(v *verified, cl *claims, partition string, now time
 
 // sessionEnd is when the session's credentials expire: DurationSeconds after now,
 // shortened by the SessionDuration attribute and the AuthnStatement's
-// SessionNotOnOrAfter (aws-wire.md §3).
+// SessionNotOnOrAfter (aws-wire.md §3). A SessionDuration outside 900–43200 is
+// ignored [I: AWS documents the range, not what it does with other values].
 func sessionEnd(cl *claims, now time.Time, duration time.Duration) time.Time {
 	end := now.Add(duration)
 	if sd := cl.attributes[sessionDurationAttribute]; len(sd) > 0 {

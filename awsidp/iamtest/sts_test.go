@@ -643,4 +643,30 @@ func TestSessionLength(t *testing.T) {
 	if got := aws.ToTime(out.Credentials.Expiration).Sub(t0); got != time.Hour {
 		t.Errorf("default session length = %v, want 1h", got)
 	}
+
+	// The assertion can only shorten the session: SessionDuration, then
+	// SessionNotOnOrAfter, whichever ends first.
+	for _, tt := range []struct {
+		name string
+		edit func(*assertion)
+		want time.Duration
+	}{
+		{"SessionDuration 2h", func(a *assertion) { a.SessionDuration = "7200" }, 2 * time.Hour},
+		{"SessionNotOnOrAfter in 90m", func(a *assertion) { a.SessionNotOnOrAfter = t0.Add(90 * time.Minute) }, 90 * time.Minute},
+		{"both, SessionDuration first", func(a *assertion) { a.SessionDuration = "3600"; a.SessionNotOnOrAfter = t0.Add(3 * time.Hour) }, time.Hour},
+		{"SessionDuration out of range is ignored", func(a *assertion) { a.SessionDuration = "60" }, 12 * time.Hour},
+	} {
+		a := w.assertion()
+		tt.edit(&a)
+		out, err := w.sts.AssumeRoleWithSAML(context.Background(), &sts.AssumeRoleWithSAMLInput{
+			RoleArn: aws.String(w.role), PrincipalArn: aws.String(w.provider),
+			SAMLAssertion: aws.String(b64(response(t, a, w.signer))), DurationSeconds: aws.Int32(43200),
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := aws.ToTime(out.Credentials.Expiration).Sub(t0); got != tt.want {
+			t.Errorf("%s: session length = %v, want %v", tt.name, got, tt.want)
+		}
+	}
 }
