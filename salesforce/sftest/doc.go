@@ -47,7 +47,9 @@
 // instance URL, exactly as a client sees it.
 //
 // Paths inside responses (nextRecordsUrl, attributes.url) are relative to the
-// instance URL, as Salesforce's are relative to the My Domain host.
+// instance URL, as Salesforce's are relative to the My Domain host. A client that
+// rebuilds URLs from the host alone (simple-salesforce does for query_more) works
+// with the first org only.
 //
 // # Knobs
 //
@@ -56,7 +58,8 @@
 // names, non-contact-center SAML apps on the org default, a managed app, an
 // API-only user, latency, faults by operation and metadata type (the Nth call, or
 // every call from the Nth on), a hook after each write, the assertion lifetime,
-// the query batch size and a pool of pre-generated keys. [Server.Requests] is the
+// a delay before SSO follows a change of signer (Salesforce may cache it), the
+// query batch size, the number of deploy polls and a pool of pre-generated keys. [Server.Requests] is the
 // request log; writes (deploy, updateMetadata, upsertMetadata, createMetadata) are
 // marked.
 //

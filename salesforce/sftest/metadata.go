@@ -155,6 +155,7 @@ func (s *Server) saveMetadata(o *org, sc *soapCall) (string, *soapFault) {
 	b.WriteString("<" + op + "Response>")
 	for _, r := range results {
 		if len(r.errs) == 0 && r.apply != nil {
+			o.noteSigners(s.now(), s.cfg.SignerCacheDelay)
 			r.apply()
 		}
 		b.WriteString("<result>")

@@ -174,11 +174,13 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, c *call) {
 	if c.org != nil && c.org.prefix != "" {
 		only = c.org
 	}
+	// The log names the org that issued a token, if any.
+	c.org = nil
 	switch r.PostForm.Get("grant_type") {
 	case jwtBearerGrant:
-		s.jwtBearer(w, r, only, fail)
+		s.jwtBearer(w, r, c, only, fail)
 	case "client_credentials":
-		s.clientCredentials(w, r, only, fail)
+		s.clientCredentials(w, r, c, only, fail)
 	case "":
 		fail("unsupported_grant_type", "grant type not supported")
 	default:
@@ -201,7 +203,7 @@ func (s *Server) findApp(clientID string, only *org) (*org, *oauthApp) {
 	return nil, nil
 }
 
-func (s *Server) jwtBearer(w http.ResponseWriter, r *http.Request, only *org, fail func(code, desc string)) {
+func (s *Server) jwtBearer(w http.ResponseWriter, r *http.Request, c *call, only *org, fail func(code, desc string)) {
 	assertion := r.PostForm.Get("assertion")
 	if assertion == "" {
 		fail("invalid_request", "assertion is required")
@@ -261,6 +263,7 @@ func (s *Server) jwtBearer(w http.ResponseWriter, r *http.Request, only *org, fa
 		writeJSON(w, http.StatusInternalServerError, oauthError{"server_error", "internal error"})
 		return
 	}
+	c.org = o
 	writeJSON(w, http.StatusOK, tokenResponse{
 		AccessToken: t.value, Scope: strings.Join(t.scopes, " "), InstanceURL: o.instanceURL(s.URL),
 		ID: s.identityURL(o, u), TokenType: "Bearer",
@@ -322,7 +325,7 @@ func numericClaim(v any) (time.Time, bool) {
 	return time.Unix(int64(sec), int64(frac*1e9)), true
 }
 
-func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, only *org, fail func(code, desc string)) {
+func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, c *call, only *org, fail func(code, desc string)) {
 	id, secret, basic := r.BasicAuth()
 	if !basic {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
@@ -353,6 +356,7 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, only 
 		writeJSON(w, http.StatusInternalServerError, oauthError{"server_error", "internal error"})
 		return
 	}
+	c.org = o
 	writeJSON(w, http.StatusOK, tokenResponse{
 		AccessToken: t.value, Signature: sig + "=", Scope: strings.Join(t.scopes, " "),
 		InstanceURL: o.instanceURL(s.URL), ID: s.identityURL(o, u), TokenType: "Bearer",

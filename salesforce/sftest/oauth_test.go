@@ -228,6 +228,13 @@ func TestOrgsAreSeparate(t *testing.T) {
 	if a := get(t, acme.InstanceURL()+q, token); a.status != http.StatusUnauthorized {
 		t.Errorf("another org's token: got %d, want 401", a.status)
 	}
+	sp := soap(t, acme.InstanceURL(), envelope(token, `<met:readMetadata><met:type>Certificate</met:type></met:readMetadata>`))
+	if f := decodeFault(t, sp); sp.status != 500 || f.Code != "sf:INVALID_SESSION_ID" {
+		t.Errorf("another org's token on SOAP: %d %+v", sp.status, f)
+	}
+	if r := srv.Requests()[0]; r.Operation != "oauth2/token" || r.Org != globex.ID() {
+		t.Errorf("token request logged as %+v, want globex's", r)
+	}
 	if a := get(t, srv.URL+"/org/acme"+q, login(t, acme, clock.Now())); a.status != 200 {
 		t.Errorf("first org under its own prefix: %d", a.status)
 	}

@@ -69,6 +69,7 @@ func TestQuery(t *testing.T) {
 		{"OFFSET", "/services/data/v63.0/query", "SELECT InternalName FROM CallCenter ORDER BY Name LIMIT 2 OFFSET 3", "InternalName", []string{"Delta", "Echo"}},
 		{"escaped quote", "/services/data/v63.0/query", `SELECT InternalName FROM CallCenter WHERE Name = 'O\'Brien'`, "InternalName", nil},
 		{"tooling certificates by date", "/services/data/v63.0/tooling/query", "SELECT DeveloperName FROM Certificate WHERE ExpirationDate < 2026-04-01", "DeveloperName", []string{"Soon"}},
+		{"date comparison ignores the time of day", "/services/data/v63.0/tooling/query", "SELECT DeveloperName FROM Certificate WHERE ExpirationDate > 2026-03-04", "DeveloperName", []string{"Later"}},
 		{"tooling key size", "/services/data/v63.0/tooling/query", "SELECT DeveloperName, KeySize FROM Certificate WHERE KeySize = 4096", "DeveloperName", []string{"Later"}},
 	}
 	for _, tt := range tests {

@@ -173,6 +173,8 @@ type soqlBool struct {
 
 type soqlNot struct{ e soqlExpr }
 
+var comparisonOps = map[string]bool{"=": true, "!=": true, "<>": true, "<": true, "<=": true, ">": true, ">=": true}
+
 type soqlParser struct {
 	toks []soqlToken
 	i    int
@@ -382,7 +384,7 @@ func (p *soqlParser) parseFactor() (soqlExpr, *soqlError) {
 		c.op = "NOTIN"
 	default:
 		op := p.peek()
-		if op.kind != tokPunct || !strings.Contains("= != <> < <= > >=", op.text) || op.text == "(" || op.text == ")" || op.text == "," {
+		if op.kind != tokPunct || !comparisonOps[op.text] {
 			return nil, p.unexpected()
 		}
 		p.next()
@@ -588,9 +590,11 @@ func compareValues(typ string, a, b any) int {
 			return -1
 		}
 		return 1
-	case ftDate, ftDateTime:
-		x, y := a.(time.Time), b.(time.Time)
-		return x.Compare(y)
+	case ftDate:
+		// A date has no time of day.
+		return strings.Compare(a.(time.Time).UTC().Format("2006-01-02"), b.(time.Time).UTC().Format("2006-01-02"))
+	case ftDateTime:
+		return a.(time.Time).Compare(b.(time.Time))
 	}
 	return strings.Compare(strings.ToLower(a.(string)), strings.ToLower(b.(string)))
 }
