@@ -28,6 +28,9 @@ var ErrConsentNeeded = errors.New("certrotate: consent needed before any write")
 // Apply always returns a report; the error is nil only when the outcome is applied
 // or nothing-to-do. A plan that needs consent the Config has not given is refused
 // with [ErrConsentNeeded] before any write.
+//
+// A plan may be applied again (every step re-checks), but not by two
+// goroutines at once; use a [Locker] to guard against two processes.
 func (p *Plan) Apply(ctx context.Context) (*Report, error) {
 	rep := p.base.clone()
 	rep.Changed = false
@@ -244,7 +247,10 @@ func (p *Plan) rollback(ctx context.Context, done []int, reports []StepReport, c
 				strings.Join(left, "; "), se))
 		}
 		d := p.cfg.now().Sub(start)
-		reports[i].Status = EventRolledBack
+		if reports[i].Status != EventFailed {
+			// The failed step keeps its status: the report says which one failed.
+			reports[i].Status = EventRolledBack
+		}
 		p.cfg.emit(ctx, Event{Kind: EventRolledBack, Time: p.cfg.now(), Step: s.Name, Target: s.Target,
 			Action: reports[i].Action, Duration: d, Detail: "undone after: " + cause.Error()})
 	}

@@ -183,7 +183,7 @@ func TestApplyFailureRollsBack(t *testing.T) {
 			wantOutcome: OutcomeRolledBack, wantStage: StageVerify,
 			wantCalls: []string{"check a", "apply a", "verify a", "check b", "apply b", "verify b",
 				"check c", "apply c", "verify c", "undo c", "undo b", "undo a"},
-			wantStatus: []string{"rolled_back", "rolled_back", "rolled_back", "planned"},
+			wantStatus: []string{"rolled_back", "rolled_back", "failed", "planned"},
 			wantVals:   map[string]string{"a": "old", "b": "old", "c": "old"},
 		},
 		{
@@ -191,7 +191,7 @@ func TestApplyFailureRollsBack(t *testing.T) {
 			wantOutcome: OutcomeRolledBack, wantStage: StageApply,
 			wantCalls: []string{"check a", "apply a", "verify a", "check b", "apply b", "verify b",
 				"check c", "apply c", "undo c", "undo b", "undo a"},
-			wantStatus: []string{"rolled_back", "rolled_back", "rolled_back", "planned"},
+			wantStatus: []string{"rolled_back", "rolled_back", "failed", "planned"},
 			wantVals:   map[string]string{"a": "old", "b": "old", "c": "old"},
 		},
 		{
@@ -215,7 +215,7 @@ func TestApplyFailureRollsBack(t *testing.T) {
 			wantOutcome: OutcomeFailed, wantStage: StageVerify,
 			wantCalls: []string{"check a", "apply a", "verify a", "check b", "apply b", "verify b",
 				"check c", "apply c", "verify c", "undo c", "undo b", "undo a"},
-			wantStatus: []string{"applied", "rolled_back", "rolled_back", "planned"},
+			wantStatus: []string{"applied", "rolled_back", "failed", "planned"},
 			wantVals:   map[string]string{"a": "new", "b": "old", "c": "old"},
 		},
 	}

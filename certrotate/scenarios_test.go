@@ -449,3 +449,52 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(b)
 }
+
+// TestRollbackRestoresOldState fails the connected-app switch and checks that the
+// run rolls back to the old certificate everywhere with SSO working (the failure
+// matrix itself is issue 7's; this proves the undo of each overlap step).
+func TestRollbackRestoresOldState(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{
+		Orgs:   []orgSpec{{CCs: []ccSpec{{}, {OnDefault: true}}}},
+		SFOpts: []sftest.Option{sftest.WithFault(sftest.Fault{Operation: "updateMetadata", Type: "ConnectedApp", AndAfter: true, Code: "UNKNOWN_EXCEPTION"})},
+	})
+	p, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.Apply(t.Context())
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != StepSwitchConnectedApp || se.Stage != StageApply {
+		t.Fatalf("Apply error = %v, want a StepError of %s at apply", err, StepSwitchConnectedApp)
+	}
+	if rep.Outcome != OutcomeRolledBack {
+		t.Fatalf("outcome %q, want rolled_back; steps %+v", rep.Outcome, rep.Steps)
+	}
+	var got []string
+	for _, s := range rep.Steps {
+		got = append(got, s.Name+" "+string(s.Status))
+	}
+	want := []string{
+		StepCreateCertificate + " applied", // certificates are never deleted
+		StepAddCertificate + " rolled_back",
+		StepSwitchIdentityProvider + " rolled_back",
+		StepSwitchConnectedApp + " failed",
+		StepRemoveOldCertificate + " planned",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	h := w.orgs[0]
+	if got := h.IdPCertificate(); got != oldCertName(0) {
+		t.Errorf("IdP setting %s after rollback", got)
+	}
+	if diff := cmp.Diff([]string{fp(h.Certificate(oldCertName(0)).Raw)}, w.trusted(acct1, h)); diff != "" {
+		t.Errorf("provider trusts after rollback (-want +got):\n%s", diff)
+	}
+	pr := w.newProber()
+	pr.probeAll(t.Context())
+	if len(pr.bad) > 0 {
+		t.Errorf("SSO fails after rollback: %v", pr.bad)
+	}
+}
