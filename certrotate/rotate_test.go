@@ -4,8 +4,12 @@ import (
 	"crypto/rsa"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/voicecert/voicecert/awsidp/iamtest"
+	"github.com/voicecert/voicecert/salesforce/sftest"
 )
 
 // TestRotate runs full rotations against sftest and iamtest, each strategy, and
@@ -25,7 +29,12 @@ func TestRotate(t *testing.T) {
 		for _, tw := range worlds {
 			t.Run(string(strategy)+"/"+tw.name, func(t *testing.T) {
 				t.Parallel()
-				w := newFakes(t, tw.spec)
+				spec := tw.spec
+				// Latency on the fake clock makes time pass as calls are made, so the
+				// replace window has a length; nothing sleeps for real.
+				spec.SFOpts = []sftest.Option{sftest.WithLatency(10 * time.Millisecond)}
+				spec.IAMOpts = []iamtest.Option{iamtest.WithLatency(10 * time.Millisecond)}
+				w := newFakes(t, spec)
 				w.cfg.Strategy = strategy
 				pr := w.newProber()
 				pr.probeAll(t.Context())
@@ -94,6 +103,12 @@ func TestRotate(t *testing.T) {
 					windows := map[string]SSOWindow{}
 					for _, cc := range rep.ContactCenters {
 						windows[cc.Name] = cc.SSOWindow
+						if cc.SSOUnavailableMS <= 0 || cc.SSOUnavailableMS != timeOf(cc.SSOWindow.End).Sub(timeOf(cc.SSOWindow.Start)).Milliseconds() {
+							t.Errorf("replace: %s reports %d ms for the window %+v", cc.Name, cc.SSOUnavailableMS, cc.SSOWindow)
+						}
+					}
+					if len(pr.bad) == 0 {
+						t.Errorf("replace: the prober saw no failure; SSO cannot work between the switch and the AWS update")
 					}
 					for _, f := range pr.bad {
 						win := windows[f.CC]
