@@ -135,6 +135,18 @@ type APICalls struct {
 	AWSWrites        int `json:"aws_writes"`
 }
 
+// sub returns the calls of a minus those of b.
+func sub(a, b APICalls) APICalls {
+	return APICalls{SalesforceReads: a.SalesforceReads - b.SalesforceReads, SalesforceWrites: a.SalesforceWrites - b.SalesforceWrites,
+		AWSReads: a.AWSReads - b.AWSReads, AWSWrites: a.AWSWrites - b.AWSWrites}
+}
+
+// add returns the calls of a plus those of b.
+func add(a, b APICalls) APICalls {
+	return APICalls{SalesforceReads: a.SalesforceReads + b.SalesforceReads, SalesforceWrites: a.SalesforceWrites + b.SalesforceWrites,
+		AWSReads: a.AWSReads + b.AWSReads, AWSWrites: a.AWSWrites + b.AWSWrites}
+}
+
 // Timestamp is a time that marshals as an RFC 3339 string, or "" when zero.
 type Timestamp time.Time
 

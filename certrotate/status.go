@@ -80,8 +80,3 @@ func (p *Plan) eachSelected(fn func(*orgRun, *ccRun)) {
 		}
 	}
 }
-
-func add(a, b APICalls) APICalls {
-	return APICalls{SalesforceReads: a.SalesforceReads + b.SalesforceReads, SalesforceWrites: a.SalesforceWrites + b.SalesforceWrites,
-		AWSReads: a.AWSReads + b.AWSReads, AWSWrites: a.AWSWrites + b.AWSWrites}
-}
