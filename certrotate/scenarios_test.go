@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/voicecert/voicecert/awsidp/iamtest"
 	"github.com/voicecert/voicecert/salesforce/sftest"
 	"github.com/voicecert/voicecert/samlmeta"
 )
@@ -496,5 +497,79 @@ func TestRollbackRestoresOldState(t *testing.T) {
 	pr.probeAll(t.Context())
 	if len(pr.bad) > 0 {
 		t.Errorf("SSO fails after rollback: %v", pr.bad)
+	}
+}
+
+// TestVerificationWaitsForPropagation: with IAM changes reaching STS 30 seconds
+// late, each verification retries (sleeping on the fake clock) until AWS accepts.
+func TestVerificationWaitsForPropagation(t *testing.T) {
+	t.Parallel()
+	for _, strategy := range []Strategy{StrategyOverlap, StrategyReplace} {
+		t.Run(string(strategy), func(t *testing.T) {
+			t.Parallel()
+			w := newFakes(t, fakesSpec{
+				Orgs:    []orgSpec{{CCs: []ccSpec{{}}}},
+				IAMOpts: []iamtest.Option{iamtest.WithPropagationDelay(30 * time.Second)},
+			})
+			w.cfg.Strategy = strategy
+			start := w.clock.Now()
+			p, err := Build(t.Context(), w.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := p.Apply(t.Context())
+			if err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			if !rep.ContactCenters[0].Verified {
+				t.Errorf("not verified: %+v", rep.ContactCenters[0])
+			}
+			if waited := w.clock.Now().Sub(start); waited < 30*time.Second {
+				t.Errorf("the run took %v of fake time, less than the propagation delay", waited)
+			}
+			if strategy == StrategyReplace && rep.ContactCenters[0].SSOUnavailableMS < 30_000 {
+				t.Errorf("replace window %d ms, want at least the propagation delay", rep.ContactCenters[0].SSOUnavailableMS)
+			}
+		})
+	}
+}
+
+// TestSelect rotates only the selected contact center: the other keeps its
+// certificate, and AWS keeps trusting it.
+func TestSelect(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}, {}}}}})
+	w.cfg.Select = []string{"Org1CC9"}
+	if _, err := Build(t.Context(), w.cfg); err == nil || !strings.Contains(err.Error(), "no Amazon Connect contact center named Org1CC9") {
+		t.Fatalf("Build with an unknown name: %v", err)
+	}
+	w.cfg.Select = []string{"Org1CC1"}
+	p, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Apply(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h := w.orgs[0]
+	newName := w.newCertificates()[h.Name()][0]
+	ccs := h.ContactCenters()
+	if got, _ := h.ConnectedAppCertificate(ccs[0].ConnectedApp); got != newName {
+		t.Errorf("selected app signs with %s", got)
+	}
+	if got, _ := h.ConnectedAppCertificate(ccs[1].ConnectedApp); got != oldCertName(0) {
+		t.Errorf("unselected app signs with %s, want it untouched", got)
+	}
+	want := []string{fp(h.Certificate(oldCertName(0)).Raw), fp(h.Certificate(newName).Raw)}
+	if diff := cmp.Diff(want, w.trusted(acct1, h)); diff != "" {
+		t.Errorf("provider trusts (-want +got):\n%s", diff)
+	}
+	pr := w.newProber()
+	pr.probeAll(t.Context())
+	if len(pr.bad) > 0 {
+		t.Errorf("SSO fails: %v", pr.bad)
+	}
+	if p, err := Build(t.Context(), w.cfg); err != nil || p.Changed() {
+		t.Errorf("second plan: changed %v, %v", p != nil && p.Changed(), err)
 	}
 }
