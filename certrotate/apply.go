@@ -66,6 +66,11 @@ func (p *Plan) Apply(ctx context.Context) (*Report, error) {
 		results = make([]laneResult, len(laneNames))
 	)
 	for li, name := range laneNames {
+		l := &lane{name: name}
+		for _, i := range lanes[name] {
+			l.steps = append(l.steps, p.steps[i])
+			l.reports = append(l.reports, rep.Steps[i])
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -73,30 +78,37 @@ func (p *Plan) Apply(ctx context.Context) (*Report, error) {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
 			case <-ctx.Done():
-				results[li] = laneResult{err: ctx.Err()}
+				results[li] = laneResult{lane: l, err: ctx.Err()}
 				return
 			}
-			results[li] = p.runLane(ctx, name, lanes[name], rep.Steps)
+			results[li] = p.runLane(ctx, l)
 		}()
 	}
 	wg.Wait()
 
-	var errs []error
+	var fallbacks []string
+	var joined []error
 	rolledBack, failed := false, false
+	rep.Steps = rep.Steps[:0]
 	for _, r := range results {
+		rep.Steps = append(rep.Steps, r.lane.reports...)
 		if r.changed {
 			rep.Changed = true
+		}
+		if r.fallback != "" {
+			fallbacks = append(fallbacks, r.fallback)
 		}
 		if r.err == nil {
 			continue
 		}
-		errs = append(errs, r.err)
+		joined = append(joined, r.err)
 		if r.rolledBack {
 			rolledBack = true
 		} else {
 			failed = true
 		}
 	}
+	rep.Fallback = strings.Join(fallbacks, "; ")
 	switch {
 	case failed:
 		rep.Outcome = OutcomeFailed
@@ -105,7 +117,7 @@ func (p *Plan) Apply(ctx context.Context) (*Report, error) {
 	default:
 		rep.Outcome = OutcomeApplied
 	}
-	err := errors.Join(errs...)
+	err := errors.Join(joined...)
 	if err != nil {
 		rep.Error = err.Error()
 	}
@@ -115,29 +127,51 @@ func (p *Plan) Apply(ctx context.Context) (*Report, error) {
 	return rep, err
 }
 
-// laneResult is how one lane ended.
-type laneResult struct {
-	changed    bool  // a step was applied (and maybe later rolled back)
-	err        error // the failure, nil when every step succeeded
-	rolledBack bool  // the failure was rolled back completely
+// lane is the steps of one org, run one after another, with their reports.
+type lane struct {
+	name    string
+	steps   []*Step
+	reports []StepReport
 }
 
-// runLane runs the steps idx of one lane in order, writing their outcome into
-// reports (each lane owns its own indexes), and rolls back on failure.
-func (p *Plan) runLane(ctx context.Context, lane string, idx []int, reports []StepReport) laneResult {
-	var res laneResult
-	if lane != "" {
-		unlock, err := p.cfg.locker().Lock(ctx, lane)
+// laneResult is how one lane ended.
+type laneResult struct {
+	lane       *lane
+	changed    bool   // a step was applied (and maybe later rolled back)
+	err        error  // the failure, nil when every step succeeded
+	rolledBack bool   // the failure was rolled back completely
+	fallback   string // why the lane finished with other steps than planned
+}
+
+// fallback is an error a step returns (wrapped in its failure) to say that the
+// rest of its lane must run other steps: Next builds them from live state, and
+// Apply runs them instead of the planned ones, reporting Reason as the fallback
+// (DESIGN §4: overlap finishing as replace).
+type fallback struct {
+	Reason string
+	Err    error
+	Next   func(ctx context.Context) ([]*Step, error)
+}
+
+func (f *fallback) Error() string { return f.Err.Error() }
+func (f *fallback) Unwrap() error { return f.Err }
+
+// runLane runs the steps of one lane in order, writing their outcome into its
+// reports, falls back when a step asks for it, and rolls back on failure.
+func (p *Plan) runLane(ctx context.Context, l *lane) laneResult {
+	res := laneResult{lane: l}
+	if l.name != "" {
+		unlock, err := p.cfg.locker().Lock(ctx, l.name)
 		if err != nil {
-			res.err = fmt.Errorf("certrotate: lock %s: %w", lane, err)
+			res.err = fmt.Errorf("certrotate: lock %s: %w", l.name, err)
 			return res
 		}
 		defer unlock()
 	}
-	var done []int // indexes applied, in order
-	for _, i := range idx {
-		s := p.steps[i]
-		status, err := p.runStep(ctx, s, &reports[i])
+	var done []int // indexes into l.steps applied, in order
+	for i := 0; i < len(l.steps); i++ {
+		s := l.steps[i]
+		status, err := p.runStep(ctx, s, &l.reports[i])
 		if status == EventApplied {
 			res.changed = true
 			done = append(done, i)
@@ -145,6 +179,25 @@ func (p *Plan) runLane(ctx context.Context, lane string, idx []int, reports []St
 		}
 		if err == nil {
 			continue // skipped
+		}
+		var fb *fallback
+		if errors.As(err, &fb) && res.fallback == "" {
+			next, nerr := fb.Next(ctx)
+			if nerr == nil {
+				res.fallback = fb.Reason
+				p.cfg.logger().WarnContext(ctx, "certrotate: falling back", "lane", l.name, "reason", fb.Reason)
+				for _, n := range next {
+					n.lane = l.name
+					p.cfg.emit(ctx, Event{Kind: EventPlanned, Time: p.cfg.now(), Step: n.Name, Target: n.Target,
+						Action: n.Planned.Action, Detail: n.Planned.Reason})
+					l.reports = append(l.reports, StepReport{Name: n.Name, Target: n.Target, Action: n.Planned.Action,
+						Status: EventPlanned, Detail: n.Planned.Reason})
+				}
+				l.steps = append(l.steps[:i+1:i+1], next...)
+				l.reports = append(l.reports[:i+1:i+1], l.reports[len(l.reports)-len(next):]...)
+				continue
+			}
+			err = errors.Join(err, fmt.Errorf("certrotate: fallback (%s) could not be planned: %w", fb.Reason, nerr))
 		}
 		res.err = err
 		var se *StepError
@@ -156,7 +209,7 @@ func (p *Plan) runLane(ctx context.Context, lane string, idx []int, reports []St
 		if p.cfg.NoRollback || p.noRollback || (p.stopOnly != nil && p.stopOnly(err)) {
 			return res
 		}
-		res.rolledBack, res.err = p.rollback(ctx, done, reports, err)
+		res.rolledBack, res.err = p.rollback(ctx, l, done, err)
 		return res
 	}
 	return res
@@ -223,12 +276,13 @@ func (p *Plan) runStep(ctx context.Context, s *Step, rep *StepReport) (EventKind
 // rollback undoes the steps done (indexes into p.steps), last first, and reports
 // whether every undo succeeded, with the error to return. It runs even when ctx
 // is cancelled, bounded by its own deadline.
-func (p *Plan) rollback(ctx context.Context, done []int, reports []StepReport, cause error) (bool, error) {
+func (p *Plan) rollback(ctx context.Context, l *lane, done []int, cause error) (bool, error) {
+	reports := l.reports
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.rollbackDeadline())
 	defer cancel()
 	for k := len(done) - 1; k >= 0; k-- {
 		i := done[k]
-		s := p.steps[i]
+		s := l.steps[i]
 		if s.Undo == nil {
 			continue
 		}
@@ -239,7 +293,7 @@ func (p *Plan) rollback(ctx context.Context, done []int, reports []StepReport, c
 				Action: reports[i].Action, Duration: p.cfg.now().Sub(start), Detail: se.Error(), Err: se})
 			var left []string
 			for j := k; j >= 0; j-- {
-				if t := p.steps[done[j]]; t.Undo != nil {
+				if t := l.steps[done[j]]; t.Undo != nil {
 					left = append(left, t.Name+" "+t.Target)
 				}
 			}

@@ -61,21 +61,12 @@ func build(ctx context.Context, cfg *Config) (*Plan, error) {
 	)
 	opt := planOptions{Now: cfg.now(), RenewBefore: cfg.renewBefore(), Force: cfg.Force, Strategy: cfg.strategy(), Prefix: cfg.prefix()}
 	for _, o := range r.orgs {
-		op, err := planOrg(&o.state, opt)
+		bound, err := o.planSteps(opt)
 		if err != nil {
 			return nil, err
 		}
-		o.plan = op
-		if err := o.checkPlan(); err != nil {
-			return nil, err
-		}
-		o.replaces = o.replacedExpiry(opt)
-		if !op.Create && op.Rotating {
-			o.succ, o.succInfo = o.certs[op.Successor.Name], op.Successor
-		}
-		for _, spec := range op.Steps {
-			steps = append(steps, o.bind(spec))
-		}
+		steps = append(steps, bound...)
+		op := o.plan
 		notes = append(notes, op.Notes...)
 		base.AffectedApps = append(base.AffectedApps, op.Affected...)
 		if !o.observed && len(op.Steps) > 0 {
@@ -112,6 +103,56 @@ func build(ctx context.Context, cfg *Config) (*Plan, error) {
 	}
 	p.base.APICalls = sub(calls(), start)
 	return p, nil
+}
+
+// planSteps plans the org's rotation with opt and binds the steps.
+func (o *orgRun) planSteps(opt planOptions) ([]*Step, error) {
+	op, err := planOrg(&o.state, opt)
+	if err != nil {
+		return nil, err
+	}
+	o.plan, o.strategy = op, opt.Strategy
+	if err := o.checkPlan(); err != nil {
+		return nil, err
+	}
+	o.replaces = o.replacedExpiry(opt)
+	if !op.Create && op.Rotating {
+		o.succ, o.succInfo = o.certs[op.Successor.Name], op.Successor
+	}
+	var steps []*Step
+	for _, spec := range op.Steps {
+		steps = append(steps, o.bind(spec))
+	}
+	return steps, nil
+}
+
+// replanAsReplace reads the org again and plans the rest of its rotation with
+// the replace strategy: the fallback when AWS refuses to trust two keys.
+func (o *orgRun) replanAsReplace(ctx context.Context) ([]*Step, error) {
+	r := o.run
+	r.mu.Lock()
+	for _, c := range o.ccs {
+		delete(r.providers, c.provider) // read them again
+	}
+	r.mu.Unlock()
+	fresh, err := r.discoverOrg(ctx, o.sf)
+	if err != nil {
+		return nil, err
+	}
+	cfg := r.cfg
+	steps, err := fresh.planSteps(planOptions{Now: cfg.now(), RenewBefore: cfg.renewBefore(), Force: cfg.Force,
+		Strategy: StrategyReplace, Prefix: cfg.prefix()})
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	for i := range r.orgs {
+		if r.orgs[i] == o {
+			r.orgs[i] = fresh // the report describes the org as the fallback left it
+		}
+	}
+	r.mu.Unlock()
+	return steps, nil
 }
 
 // checkPlan refuses what the plan cannot do: switching a managed (installed)

@@ -27,14 +27,16 @@ type run struct {
 
 // orgRun is one org's discovered state and the clients its steps use.
 type orgRun struct {
-	run    *run
-	sf     *salesforce.Client
-	state  orgState
-	plan   *orgPlan
-	ccs    []*ccRun // sorted by name, like state.ContactCenters
-	apps   map[string]salesforce.ConnectedApp
-	idp    salesforce.IdentityProviderSettings
-	issuer string
+	run   *run
+	sf    *salesforce.Client
+	state orgState
+	plan  *orgPlan
+	// strategy is the org's: Config's, or replace after a fallback.
+	strategy Strategy
+	ccs      []*ccRun // sorted by name, like state.ContactCenters
+	apps     map[string]salesforce.ConnectedApp
+	idp      salesforce.IdentityProviderSettings
+	issuer   string
 
 	// certs holds the org certificates whose PEM was read, by DeveloperName.
 	certs map[string]*samlmeta.Certificate

@@ -449,3 +449,42 @@ func TestApplyLocks(t *testing.T) {
 		t.Errorf("locks (-want +got):\n%s", diff)
 	}
 }
+
+// TestApplyFallback: a step that fails with a fallback makes the rest of its
+// lane run the steps the fallback builds instead of the planned ones.
+func TestApplyFallback(t *testing.T) {
+	t.Parallel()
+	w := newWorld()
+	var l eventLog
+	a := w.setStep(StepCreateCertificate, "a", "new", nil, nil)
+	b := w.setStep(StepAddCertificate, "b", "new", nil, nil)
+	b.Apply = func(context.Context) error {
+		w.log("apply b")
+		return &fallback{Reason: "AWS refused two keys; finished as replace", Err: errors.New("InvalidInput"),
+			Next: func(context.Context) ([]*Step, error) {
+				return []*Step{w.setStep(StepSwitchIdentityProvider, "c", "new", nil, nil), w.setStep(StepReplaceCertificate, "d", "new", nil, nil)}, nil
+			}}
+	}
+	planned := w.setStep(StepRemoveOldCertificate, "e", "new", nil, nil)
+	rep, err := newPlan(t.Context(), testConfig(w, &l), Report{}, []*Step{a, b, planned}).Apply(t.Context())
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if rep.Outcome != OutcomeApplied || rep.Fallback != "AWS refused two keys; finished as replace" {
+		t.Errorf("outcome %q fallback %q", rep.Outcome, rep.Fallback)
+	}
+	var got []string
+	for _, s := range rep.Steps {
+		got = append(got, s.Name+" "+string(s.Status))
+	}
+	want := []string{
+		StepCreateCertificate + " applied", StepAddCertificate + " failed",
+		StepSwitchIdentityProvider + " applied", StepReplaceCertificate + " applied",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	if w.get("e") != "" {
+		t.Errorf("the planned step after the fallback ran")
+	}
+}

@@ -573,3 +573,59 @@ func TestSelect(t *testing.T) {
 		t.Errorf("second plan: changed %v, %v", p != nil && p.Changed(), err)
 	}
 }
+
+// TestOverlapFallsBackToReplace: IAM refuses the two-certificate document; as
+// nothing changed in Salesforce yet, the rotation finishes as replace and says so.
+func TestOverlapFallsBackToReplace(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{
+		Orgs:    []orgSpec{{CCs: []ccSpec{{}, {OnDefault: true}}}},
+		SFOpts:  []sftest.Option{sftest.WithLatency(10 * time.Millisecond)},
+		IAMOpts: []iamtest.Option{iamtest.WithLatency(10 * time.Millisecond), iamtest.WithFaults(iamtest.Fault{Operation: "UpdateSAMLProvider", Nth: 1, Code: "InvalidInput"})},
+	})
+	pr := w.newProber()
+	pr.attach(t.Context())
+	p, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.Apply(t.Context())
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if rep.Outcome != OutcomeApplied || rep.Strategy != StrategyOverlap || !strings.Contains(rep.Fallback, "finished as replace") {
+		t.Errorf("outcome %q strategy %q fallback %q", rep.Outcome, rep.Strategy, rep.Fallback)
+	}
+	var got []string
+	for _, s := range rep.Steps {
+		got = append(got, s.Name+" "+string(s.Status))
+	}
+	want := []string{
+		StepCreateCertificate + " applied", StepAddCertificate + " failed",
+		StepSwitchIdentityProvider + " applied", StepSwitchConnectedApp + " applied", StepReplaceCertificate + " applied",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	h := w.orgs[0]
+	created := w.newCertificates()[h.Name()]
+	if len(created) != 1 {
+		t.Fatalf("created %q, want one certificate", created)
+	}
+	if diff := cmp.Diff([]string{fp(h.Certificate(created[0]).Raw)}, w.trusted(acct1, h)); diff != "" {
+		t.Errorf("provider trusts (-want +got):\n%s", diff)
+	}
+	windows := map[string]SSOWindow{}
+	for _, cc := range rep.ContactCenters {
+		windows[cc.Name] = cc.SSOWindow
+		if cc.SSOUnavailableMS <= 0 || !cc.Verified {
+			t.Errorf("%s: window %d ms, verified %v", cc.Name, cc.SSOUnavailableMS, cc.Verified)
+		}
+	}
+	for _, f := range pr.bad {
+		win := windows[f.CC]
+		if f.At.Before(timeOf(win.Start)) || f.At.After(timeOf(win.End)) {
+			t.Errorf("%s failed at %s, outside the reported window: %v", f.CC, f.At, f.Err)
+		}
+	}
+}

@@ -167,6 +167,13 @@ func (o *orgRun) bindProvider(s *Step, spec stepSpec) {
 				remove = spec.Remove[0] // one write swaps the old key for the new
 			}
 			if _, err := o.edit(ctx, arn, prov, c.X509, remove); err != nil {
+				if spec.Name == StepAddCertificate && errors.Is(err, awsidp.ErrInvalidMetadata) {
+					// Nothing changed in Salesforce yet (add comes first): finish as replace.
+					return &fallback{
+						Reason: fmt.Sprintf("AWS refused to trust two certificates in %s (%v); nothing had changed in Salesforce, so the rotation finished as replace", arn, err),
+						Err:    err, Next: o.replanAsReplace,
+					}
+				}
 				return err
 			}
 		}
@@ -298,7 +305,7 @@ func (o *orgRun) endWindow(c *ccRun) {
 // checkReplaceDocuments builds and checks, in replace, the document each
 // provider will get, before Salesforce is touched (DESIGN §4).
 func (o *orgRun) checkReplaceDocuments(ctx context.Context) error {
-	if o.run.cfg.strategy() != StrategyReplace {
+	if o.strategy != StrategyReplace {
 		return nil
 	}
 	succ, _, err := o.mustSuccessor(ctx)

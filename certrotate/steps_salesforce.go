@@ -234,7 +234,7 @@ func (o *orgRun) bindSwitchApp(s *Step, spec stepSpec) {
 
 // startWindow records, in replace, when SSO starts failing for ccs.
 func (o *orgRun) startWindow(ccs []*ccRun) {
-	if o.run.cfg.strategy() != StrategyReplace {
+	if o.strategy != StrategyReplace {
 		return
 	}
 	now := o.run.cfg.now()
@@ -252,7 +252,7 @@ func (o *orgRun) verifySwitched(ctx context.Context, ccs []*ccRun) error {
 	if err != nil {
 		return err
 	}
-	aws := o.run.cfg.strategy() == StrategyOverlap
+	aws := o.strategy == StrategyOverlap
 	var errs []error
 	for _, c := range ccs {
 		errs = append(errs, o.verifyCC(ctx, c, succ, aws))
