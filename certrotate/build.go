@@ -127,7 +127,7 @@ func (o *orgRun) planSteps(opt planOptions) ([]*Step, error) {
 }
 
 // replanAsReplace reads the org again and plans the rest of its rotation with
-// the replace strategy: the fallback when AWS refuses to trust two keys.
+// the replace strategy: the fallback when AWS refuses or ignores a second key.
 func (o *orgRun) replanAsReplace(ctx context.Context) ([]*Step, error) {
 	r := o.run
 	r.mu.Lock()
@@ -144,6 +144,13 @@ func (o *orgRun) replanAsReplace(ctx context.Context) ([]*Step, error) {
 		Strategy: StrategyReplace, Prefix: cfg.prefix()})
 	if err != nil {
 		return nil, err
+	}
+	for _, c := range fresh.ccs {
+		for _, old := range o.ccs {
+			if old.cc.Name == c.cc.Name {
+				c.windowStart = old.windowStart // the window may have started before the fallback
+			}
+		}
 	}
 	r.mu.Lock()
 	for i := range r.orgs {
@@ -202,9 +209,6 @@ func (o *orgRun) ccReport(c *ccRun) ContactCenterReport {
 		}
 	}
 	o.mu.Unlock()
-	if !c.windowStart.IsZero() || r.SSOUnavailableMS > 0 {
-		r.SSOWindow.Start = Timestamp(c.windowStart)
-	}
 	return r
 }
 

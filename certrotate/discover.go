@@ -69,7 +69,8 @@ type ccRun struct {
 	provider string
 	selected bool
 	report   ContactCenterReport
-	// windowStart is when a replace switch made SSO fail for it.
+	// windowStart is when its signer switched; the SSO window starts there when
+	// AWS does not trust the new certificate yet (replace).
 	windowStart time.Time
 }
 

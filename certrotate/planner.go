@@ -315,12 +315,12 @@ func planOrg(o *orgState, opt planOptions) (*orgPlan, error) {
 	for _, arn := range arns {
 		pp := plans[arn]
 		switch {
-		case opt.Strategy == StrategyReplace && len(pp.add) > 0:
+		case opt.Strategy == StrategyReplace && (len(pp.add) > 0 || len(pp.stale) > 0):
 			p.Steps = append(p.Steps, stepSpec{
 				Name: StepReplaceCertificate, Target: arn, Provider: arn, Add: pp.add, Remove: pp.stale,
-				Change: Change{Action: ActionUpdate, Reason: fmt.Sprintf("trust only %s for %s (SSO fails from the first switch until this step)", o.describe(pp.add), o.Issuer)},
+				Change: Change{Action: ActionUpdate, Reason: o.replaceReason(pp.add, pp.stale)},
 			})
-		case len(pp.stale) > 0:
+		case len(pp.stale) > 0: // overlap
 			p.Steps = append(p.Steps, stepSpec{
 				Name: StepRemoveOldCertificate, Target: arn, Provider: arn, Remove: pp.stale,
 				Change: Change{Action: ActionDelete, Reason: fmt.Sprintf("stop trusting %s for %s after the prune grace", o.describe(pp.stale), o.Issuer)},
@@ -424,4 +424,12 @@ func appendUnique(s []string, v string) []string {
 		return s
 	}
 	return append(s, v)
+}
+
+// replaceReason says what a replace-certificate step leaves the provider trusting.
+func (o *orgState) replaceReason(add, remove []string) string {
+	if len(add) == 0 {
+		return fmt.Sprintf("stop trusting %s for %s now", o.describe(remove), o.Issuer)
+	}
+	return fmt.Sprintf("trust %s instead of %s for %s (SSO fails from the first switch until this step)", o.describe(add), orNone(o.describe(remove)), o.Issuer)
 }

@@ -171,7 +171,7 @@ func TestPlanOrg(t *testing.T) {
 			opt:  planOptions{Strategy: StrategyReplace},
 			want: []string{
 				"~ aws/trust-signing-certificate " + provP + " +" + shaS,
-				"- aws/remove-old-certificate " + provP + " -" + shaOld,
+				"~ aws/replace-certificate " + provP + " -" + shaOld,
 			},
 		},
 		{

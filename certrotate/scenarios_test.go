@@ -629,3 +629,54 @@ func TestOverlapFallsBackToReplace(t *testing.T) {
 		}
 	}
 }
+
+// TestOverlapFallsBackWhenAWSTrustsOneKey: IAM accepts the two-certificate
+// document but STS trusts only its first key, so the canary's new signature is
+// rejected until the deadline; the run publishes the new-only document, as
+// replace does, and reports the fallback and the window.
+func TestOverlapFallsBackWhenAWSTrustsOneKey(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{
+		Orgs:    []orgSpec{{CCs: []ccSpec{{}}}},
+		IAMOpts: []iamtest.Option{iamtest.WithTrustFirstOnly()},
+	})
+	w.cfg.VerifyDeadline = 30 * time.Second
+	pr := w.newProber()
+	pr.attach(t.Context())
+	p, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.Apply(t.Context())
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if rep.Outcome != OutcomeApplied || !strings.Contains(rep.Fallback, "trusts one key only") {
+		t.Errorf("outcome %q fallback %q", rep.Outcome, rep.Fallback)
+	}
+	var got []string
+	for _, s := range rep.Steps {
+		got = append(got, s.Name+" "+string(s.Status))
+	}
+	want := []string{
+		StepCreateCertificate + " applied", StepAddCertificate + " applied", StepSwitchIdentityProvider + " applied",
+		StepSwitchConnectedApp + " failed", StepReplaceCertificate + " applied",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	cc := rep.ContactCenters[0]
+	if !cc.Verified || cc.SSOUnavailableMS < 30_000 {
+		t.Errorf("report: verified %v, window %d ms (want at least the 30 s deadline)", cc.Verified, cc.SSOUnavailableMS)
+	}
+	for _, f := range pr.bad {
+		if f.At.Before(timeOf(cc.SSOWindow.Start)) || f.At.After(timeOf(cc.SSOWindow.End)) {
+			t.Errorf("SSO failed at %s, outside the reported window: %v", f.At, f.Err)
+		}
+	}
+	pr.bad = nil
+	pr.probeAll(t.Context())
+	if len(pr.bad) > 0 {
+		t.Errorf("SSO fails after the fallback: %v", pr.bad)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/voicecert/voicecert/awsidp"
 	"github.com/voicecert/voicecert/samlmeta"
 )
 
@@ -232,11 +233,9 @@ func (o *orgRun) bindSwitchApp(s *Step, spec stepSpec) {
 	}
 }
 
-// startWindow records, in replace, when SSO starts failing for ccs.
+// startWindow records when ccs switched signer: in replace (and after a
+// fallback to it) SSO fails from then until the provider is updated.
 func (o *orgRun) startWindow(ccs []*ccRun) {
-	if o.strategy != StrategyReplace {
-		return
-	}
 	now := o.run.cfg.now()
 	for _, c := range ccs {
 		if c.windowStart.IsZero() {
@@ -257,7 +256,15 @@ func (o *orgRun) verifySwitched(ctx context.Context, ccs []*ccRun) error {
 	for _, c := range ccs {
 		errs = append(errs, o.verifyCC(ctx, c, succ, aws))
 	}
-	return errors.Join(errs...)
+	err = errors.Join(errs...)
+	if aws && errors.Is(err, awsidp.ErrSignatureRejected) {
+		// AWS trusts one key only (DESIGN §4): publish the new-only document.
+		return &fallback{
+			Reason: fmt.Sprintf("after the switch AWS kept rejecting the new signature until the verification deadline (%v), so it trusts one key only; the rotation finished as replace", err),
+			Err:    err, Next: o.replanAsReplace,
+		}
+	}
+	return err
 }
 
 // verifyOld proves after an undo that ccs sign with their old certificate again
