@@ -184,6 +184,11 @@ func (p *Plan) runLane(ctx context.Context, l *lane) laneResult {
 		if errors.As(err, &fb) && res.fallback == "" {
 			next, nerr := fb.Next(ctx)
 			if nerr == nil {
+				if se := (*StepError)(nil); errors.As(err, &se) && se.Stage != StageCheck {
+					// The step wrote before it failed: a later rollback must undo it.
+					res.changed = true
+					done = append(done, i)
+				}
 				res.fallback = fb.Reason
 				p.cfg.logger().WarnContext(ctx, "certrotate: falling back", "lane", l.name, "reason", fb.Reason)
 				for _, n := range next {

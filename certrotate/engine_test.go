@@ -488,3 +488,39 @@ func TestApplyFallback(t *testing.T) {
 		t.Errorf("the planned step after the fallback ran")
 	}
 }
+
+// TestApplyFallbackThenRollback: a step that wrote and then fell back is undone
+// too when a step of the fallback fails, AWS-side last step first.
+func TestApplyFallbackThenRollback(t *testing.T) {
+	t.Parallel()
+	w := newWorld()
+	for _, k := range []string{"a", "b", "c"} {
+		w.set(k, "old")
+	}
+	var l eventLog
+	a := withUndo(w.setStep(StepSwitchIdentityProvider, "a", "new", nil, nil), w, "a", "old", nil)
+	b := withUndo(w.setStep(StepSwitchConnectedApp, "b", "new", nil, nil), w, "b", "old", nil)
+	b.Verify = func(context.Context) error {
+		return &fallback{Reason: "one key only", Err: errors.New("rejected"), Next: func(context.Context) ([]*Step, error) {
+			return []*Step{withUndo(w.setStep(StepReplaceCertificate, "c", "new", nil, errors.New("still rejected")), w, "c", "old", nil)}, nil
+		}}
+	}
+	rep, err := newPlan(t.Context(), testConfig(w, &l), Report{}, []*Step{a, b}).Apply(t.Context())
+	if err == nil || rep.Outcome != OutcomeRolledBack {
+		t.Fatalf("Apply = %q, %v; want rolled_back", rep.Outcome, err)
+	}
+	var undos []string
+	for _, c := range w.calls {
+		if strings.HasPrefix(c, "undo ") {
+			undos = append(undos, c)
+		}
+	}
+	if diff := cmp.Diff([]string{"undo c", "undo b", "undo a"}, undos); diff != "" {
+		t.Errorf("undo order (-want +got):\n%s", diff)
+	}
+	for _, k := range []string{"a", "b", "c"} {
+		if w.get(k) != "old" {
+			t.Errorf("%s = %q after rollback", k, w.get(k))
+		}
+	}
+}
