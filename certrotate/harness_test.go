@@ -52,6 +52,8 @@ type orgSpec struct {
 	APIOnly bool
 	// Extra are more certificates of the org, beside its IdP certificate.
 	Extra []sftest.CertificateConfig
+	// ManagedApps makes the contact centers' apps part of a managed package.
+	ManagedApps bool
 }
 
 // fakesSpec describes a test world: orgs on sftest, accounts on iamtest.
@@ -116,6 +118,7 @@ func newFakes(t *testing.T, spec fakesSpec) *fakes {
 				InternalName: fmt.Sprintf("Org%dCC%d", i+1, j+1),
 				App: sftest.ConnectedAppConfig{
 					UseOrgDefault: cs.OnDefault,
+					Managed:       os.ManagedApps,
 					RoleARN:       fmt.Sprintf("arn:aws:iam::%s:role/%s", acct, roleName),
 					ProviderARN:   fmt.Sprintf("arn:aws:iam::%s:saml-provider/%s", acct, awsidp.DefaultProviderName),
 				},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/voicecert/voicecert/awsidp"
 	"github.com/voicecert/voicecert/awsidp/iamtest"
 	"github.com/voicecert/voicecert/salesforce/sftest"
 	"github.com/voicecert/voicecert/samlmeta"
@@ -678,5 +679,75 @@ func TestOverlapFallsBackWhenAWSTrustsOneKey(t *testing.T) {
 	pr.probeAll(t.Context())
 	if len(pr.bad) > 0 {
 		t.Errorf("SSO fails after the fallback: %v", pr.bad)
+	}
+}
+
+// TestBadInputChangesNothing: each bad input is a clear error before any write.
+func TestBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		setup func(w *fakes)
+		want  string
+	}{
+		{name: "unknown contact center", setup: func(w *fakes) { w.cfg.Select = []string{"Nope"} },
+			want: "no Amazon Connect contact center named Nope"},
+		{name: "key size 1024", setup: func(w *fakes) { w.cfg.KeySize = 1024 },
+			want: "KeySize 1024 is not supported; use 2048 or 4096"},
+		{name: "provider that does not exist", setup: func(w *fakes) {
+			w.cfg.Providers = map[string]string{"Org1CC1": "arn:aws:iam::111122223333:saml-provider/Missing"}
+		}, want: "saml-provider/Missing"},
+		{name: "managed connected app", setup: func(w *fakes) {}, want: "cannot be updated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			spec := fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}}}}}
+			if tt.name == "managed connected app" {
+				spec.Orgs[0].ManagedApps = true
+			}
+			w := newFakes(t, spec)
+			tt.setup(w)
+			_, err := Build(t.Context(), w.cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Build error = %v, want one containing %q", err, tt.want)
+			}
+			if sf, aws := w.writes(); sf+aws != 0 {
+				t.Errorf("%d Salesforce and %d AWS writes", sf, aws)
+			}
+		})
+	}
+}
+
+// TestAccessDeniedStopsWithoutRollback: a failure no certificate causes (STS
+// AccessDenied) stops the run where it is, with no rollback, and says why.
+func TestAccessDeniedStopsWithoutRollback(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{
+		Orgs:    []orgSpec{{CCs: []ccSpec{{}}}},
+		IAMOpts: []iamtest.Option{iamtest.WithFaults(iamtest.Fault{Operation: "AssumeRoleWithSAML", AndAfter: true, Code: "AccessDenied"})},
+	})
+	p, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.Apply(t.Context())
+	if !errors.Is(err, awsidp.ErrAccessDenied) || rep.Outcome != OutcomeFailed {
+		t.Fatalf("Apply = %q, %v; want failed with access denied", rep.Outcome, err)
+	}
+	var got []string
+	for _, s := range rep.Steps {
+		got = append(got, s.Name+" "+string(s.Status))
+	}
+	want := []string{StepCreateCertificate + " applied", StepAddCertificate + " failed",
+		StepSwitchIdentityProvider + " planned", StepSwitchConnectedApp + " planned", StepRemoveOldCertificate + " planned"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(rep.Error, "access denied") {
+		t.Errorf("report error %q does not say why", rep.Error)
+	}
+	if h := w.orgs[0]; len(w.trusted(acct1, h)) != 2 {
+		t.Errorf("the added key was rolled back; a stop changes nothing more")
 	}
 }
