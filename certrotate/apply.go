@@ -278,13 +278,14 @@ func (p *Plan) runStep(ctx context.Context, s *Step, rep *StepReport) (EventKind
 	return finish(EventApplied, change.Action, change.Reason, nil)
 }
 
-// rollback undoes the steps done (indexes into p.steps), last first, and reports
-// whether every undo succeeded, with the error to return. It runs even when ctx
-// is cancelled, bounded by its own deadline.
+// rollback undoes the steps done (indexes into l.steps), last first, and reports
+// whether it rolled anything back with every undo succeeding, with the error to
+// return. It runs even when ctx is cancelled, bounded by its own deadline.
 func (p *Plan) rollback(ctx context.Context, l *lane, done []int, cause error) (bool, error) {
 	reports := l.reports
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.rollbackDeadline())
 	defer cancel()
+	undone := 0
 	for k := len(done) - 1; k >= 0; k-- {
 		i := done[k]
 		s := l.steps[i]
@@ -306,6 +307,7 @@ func (p *Plan) rollback(ctx context.Context, l *lane, done []int, cause error) (
 				strings.Join(left, "; "), se))
 		}
 		d := p.cfg.now().Sub(start)
+		undone++
 		if reports[i].Status != EventFailed {
 			// The failed step keeps its status: the report says which one failed.
 			reports[i].Status = EventRolledBack
@@ -313,7 +315,8 @@ func (p *Plan) rollback(ctx context.Context, l *lane, done []int, cause error) (
 		p.cfg.emit(ctx, Event{Kind: EventRolledBack, Time: p.cfg.now(), Step: s.Name, Target: s.Target,
 			Action: reports[i].Action, Duration: d, Detail: "undone after: " + cause.Error()})
 	}
-	return true, cause
+	// With nothing to undo (only a certificate created, say) the run simply failed.
+	return undone > 0, cause
 }
 
 // rollbackDeadline bounds a rollback: an undo and a verification for each kind of

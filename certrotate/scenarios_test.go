@@ -751,3 +751,81 @@ func TestAccessDeniedStopsWithoutRollback(t *testing.T) {
 		t.Errorf("the added key was rolled back; a stop changes nothing more")
 	}
 }
+
+// TestTargetMovedSincePlan: a provider edited behind the plan's back makes the
+// step that would write it abort with a clear error.
+func TestTargetMovedSincePlan(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}}, Extra: other}}})
+	p, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := w.orgs[0]
+	doc, _ := w.iam.Document(w.providers[acct1])
+	doc, _, err = samlmeta.AddSigningCertificate(doc, h.InstanceURL(), h.Certificate("Other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.iam.SetDocument(w.providers[acct1], doc); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.Apply(t.Context())
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != StepAddCertificate || se.Stage != StageCheck ||
+		!strings.Contains(err.Error(), "changed since the plan; plan again") {
+		t.Fatalf("Apply error = %v, want add-certificate to refuse at check", err)
+	}
+	if rep.Outcome != OutcomeFailed {
+		t.Errorf("outcome %q, want failed (nothing to roll back)", rep.Outcome)
+	}
+	if _, aws := w.writes(); aws != 0 {
+		t.Errorf("%d AWS writes", aws)
+	}
+}
+
+// TestTwoRunsAtOnce: two Applies on one org with a FileLocker that refuses: never
+// do both write; the org ends rotated once.
+func TestTwoRunsAtOnce(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}}}}})
+	w.cfg.Locker = &FileLocker{Dir: t.TempDir()}
+	p1, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	reps := make([]*Report, 2)
+	errs := make([]error, 2)
+	for i, p := range []*Plan{p1, p2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reps[i], errs[i] = p.Apply(t.Context())
+		}()
+	}
+	wg.Wait()
+	wrote := 0
+	for i := range reps {
+		switch {
+		case errs[i] == nil && reps[i].Changed:
+			wrote++
+		case errs[i] == nil: // ran after the other: every step found done
+		case errors.Is(errs[i], ErrLocked):
+		case strings.Contains(errs[i].Error(), "changed since the plan"):
+			// Ran after the other, and its plan no longer matches what it finds.
+		default:
+			t.Errorf("run %d: %v, want success, ErrLocked or a moved target", i, errs[i])
+		}
+	}
+	if wrote != 1 {
+		t.Errorf("%d runs wrote, want exactly one", wrote)
+	}
+	if got := w.newCertificates()[w.orgs[0].Name()]; len(got) != 1 {
+		t.Errorf("created %q, want one certificate", got)
+	}
+}
