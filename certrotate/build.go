@@ -196,6 +196,10 @@ func (o *orgRun) replacedExpiry(opt planOptions) time.Time {
 func (o *orgRun) ccReport(c *ccRun) ContactCenterReport {
 	r := c.report
 	r.Name, r.OrgID, r.SAMLProviderARN = c.cc.Name, o.state.OrgID, c.provider
+	if o.strategy == StrategyReplace && !c.windowStart.IsZero() && time.Time(r.SSOWindow.Start).IsZero() {
+		// A window still open: the run stopped before SSO worked again.
+		r.SSOWindow.Start = Timestamp(c.windowStart)
+	}
 	name, cert := o.configuredSigner(c)
 	r.OldCertificate = o.certInfo(name, cert)
 	o.mu.Lock()

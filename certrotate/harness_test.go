@@ -83,6 +83,8 @@ type fakes struct {
 	mu     sync.Mutex
 	hooks  []func(when, op, step string)
 	step   string // the step running now
+	target string // its target
+	host   string // the host of the Salesforce write running now; "" for AWS
 	events []Event
 	// tokens are the access tokens issued to the clients, to look for in logs.
 	tokens []string
@@ -258,7 +260,7 @@ func (w *fakes) onEvent(ev Event) {
 	defer w.mu.Unlock()
 	w.events = append(w.events, ev)
 	if ev.Kind == EventStarted {
-		w.step = ev.Step
+		w.step, w.target = ev.Step, ev.Target
 	}
 }
 
@@ -269,8 +271,18 @@ func (w *fakes) addHook(fn func(when, op, step string)) {
 	w.hooks = append(w.hooks, fn)
 }
 
-func (w *fakes) runHooks(when, op string) {
+// current returns the step running now, its target, and the host of the
+// Salesforce write running now ("" for an AWS write). With several orgs at once
+// it is exact only under Config.Concurrency 1.
+func (w *fakes) current() (step, target, host string) {
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.step, w.target, w.host
+}
+
+func (w *fakes) runHooks(when, op, host string) {
+	w.mu.Lock()
+	w.host = host
 	hooks, step := slices.Clone(w.hooks), w.step
 	w.mu.Unlock()
 	for _, fn := range hooks {
@@ -285,9 +297,9 @@ type hookedIAM struct {
 }
 
 func (h hookedIAM) UpdateSAMLProvider(ctx context.Context, in *iam.UpdateSAMLProviderInput, opts ...func(*iam.Options)) (*iam.UpdateSAMLProviderOutput, error) {
-	h.w.runHooks("before", "UpdateSAMLProvider")
+	h.w.runHooks("before", "UpdateSAMLProvider", "")
 	out, err := h.IAMAPI.UpdateSAMLProvider(ctx, in, opts...)
-	h.w.runHooks("after", "UpdateSAMLProvider")
+	h.w.runHooks("after", "UpdateSAMLProvider", "")
 	return out, err
 }
 
@@ -311,11 +323,11 @@ func (h hookedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	if op != "" {
-		h.w.runHooks("before", op)
+		h.w.runHooks("before", op, req.URL.Host)
 	}
 	resp, err := http.DefaultTransport.RoundTrip(req)
 	if op != "" {
-		h.w.runHooks("after", op)
+		h.w.runHooks("after", op, req.URL.Host)
 	}
 	return resp, err
 }

@@ -105,6 +105,9 @@ type CertificateInfo struct {
 }
 
 // SSOWindow is when SSO was measured unavailable; both ends are zero when it never was.
+// End is zero, with Start set, when the run stopped inside the window (replace
+// failed or was cancelled after a switch and before AWS or a rollback caught up):
+// SSO stays broken until a run completes.
 type SSOWindow struct {
 	Start Timestamp `json:"start"`
 	End   Timestamp `json:"end"`

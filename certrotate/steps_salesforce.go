@@ -268,7 +268,8 @@ func (o *orgRun) verifySwitched(ctx context.Context, ccs []*ccRun) error {
 }
 
 // verifyOld proves after an undo that ccs sign with their old certificate again
-// and AWS accepts it.
+// and AWS accepts it. A replace window those ccs opened ends with the proof: SSO
+// works again.
 func (o *orgRun) verifyOld(ctx context.Context, ccs []*ccRun) error {
 	var errs []error
 	for _, c := range ccs {
@@ -276,7 +277,11 @@ func (o *orgRun) verifyOld(ctx context.Context, ccs []*ccRun) error {
 		if cert == nil {
 			continue
 		}
-		errs = append(errs, o.verifyCC(ctx, c, cert, true))
+		err := o.verifyCC(ctx, c, cert, true)
+		if err == nil && o.strategy == StrategyReplace {
+			o.endWindow(c)
+		}
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
