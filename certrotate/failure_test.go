@@ -1,0 +1,158 @@
+package certrotate
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/voicecert/voicecert/awsidp"
+	"github.com/voicecert/voicecert/awsidp/iamtest"
+	"github.com/voicecert/voicecert/salesforce/sftest"
+)
+
+// stepStatuses lists "name status" for each step of a report.
+func stepStatuses(rep *Report) []string {
+	var got []string
+	for _, s := range rep.Steps {
+		got = append(got, s.Name+" "+string(s.Status))
+	}
+	return got
+}
+
+// TestPersistentRejectionFallsBackThenRollsBack: from the connected app's
+// switch on, STS rejects every signature ("Response signature invalid") for
+// as long as the run keeps trying. Overlap falls back to replace (AWS seems to
+// trust one key only), publishes the new-only document, is still rejected, and
+// rolls back: AWS trust in the old certificate first, then Salesforce. SSO
+// works on the old certificate afterwards and the outcome is rolled_back.
+func TestPersistentRejectionFallsBackThenRollsBack(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{
+		Orgs:    []orgSpec{{CCs: []ccSpec{{}}}},
+		SFOpts:  []sftest.Option{sftest.WithLatency(10 * time.Millisecond)},
+		IAMOpts: []iamtest.Option{iamtest.WithLatency(10 * time.Millisecond)},
+	})
+	w.cfg.VerifyDeadline = 30 * time.Second
+	w.addHook(func(when, op, step string) {
+		if when == "after" && step == StepSwitchConnectedApp {
+			w.iam.InjectFault(iamtest.Fault{Operation: "AssumeRoleWithSAML", Nth: w.iam.Calls("AssumeRoleWithSAML") + 1,
+				AndAfter: true, Code: "InvalidIdentityToken"})
+		}
+	})
+	var order []string // the writes of the rollback, in order
+	rollingBack := false
+	w.cfg.OnEvent = func(ev Event) {
+		w.onEvent(ev)
+		if ev.Kind == EventFailed && ev.Step == StepReplaceCertificate {
+			// The rejection lasted as long as the run tried the new certificate;
+			// the old one is accepted again, as AWS would.
+			w.iam.ClearFaults()
+			rollingBack = true
+		}
+	}
+	w.addHook(func(when, op, step string) {
+		if when == "before" && rollingBack {
+			order = append(order, op)
+		}
+	})
+	p, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.Apply(t.Context())
+	if !errors.Is(err, awsidp.ErrSignatureRejected) {
+		t.Errorf("Apply error = %v, want the signature rejection", err)
+	}
+	if rep.Outcome != OutcomeRolledBack || !strings.Contains(rep.Fallback, "trusts one key only") {
+		t.Errorf("outcome %q fallback %q, want rolled_back after the fallback", rep.Outcome, rep.Fallback)
+	}
+	want := []string{
+		StepCreateCertificate + " applied", // certificates are never deleted
+		StepAddCertificate + " rolled_back",
+		StepSwitchIdentityProvider + " rolled_back",
+		StepSwitchConnectedApp + " failed", // the first failure: it fell back
+		StepReplaceCertificate + " failed",
+	}
+	if diff := cmp.Diff(want, stepStatuses(rep)); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	// AWS first: the previous document back, then Salesforce switched back, then
+	// the added key removed.
+	wantOrder := []string{"UpdateSAMLProvider", "updateMetadata", "updateMetadata", "UpdateSAMLProvider"}
+	if diff := cmp.Diff(wantOrder, order); diff != "" {
+		t.Errorf("rollback writes (-want +got):\n%s", diff)
+	}
+	h := w.orgs[0]
+	cc := h.ContactCenters()[0]
+	if got, _ := h.ConnectedAppCertificate(cc.ConnectedApp); got != oldCertName(0) || h.IdPCertificate() != oldCertName(0) {
+		t.Errorf("app signs with %s, IdP setting %s; want both on %s", got, h.IdPCertificate(), oldCertName(0))
+	}
+	if diff := cmp.Diff([]string{fp(h.Certificate(oldCertName(0)).Raw)}, w.trusted(acct1, h)); diff != "" {
+		t.Errorf("provider trusts after rollback (-want +got):\n%s", diff)
+	}
+	pr := w.newProber()
+	pr.probeAll(t.Context())
+	if len(pr.bad) > 0 {
+		t.Errorf("SSO fails on the old certificate after rollback: %v", pr.bad)
+	}
+}
+
+// TestRollbackWriteFails: the app's switch fails, and so does the rollback's
+// switch back of the IdP setting. The run stops there, fails (not rolled_back),
+// and names what is left to restore by hand: the IdP setting and the key added
+// to AWS.
+func TestRollbackWriteFails(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{
+		Orgs: []orgSpec{{CCs: []ccSpec{{}}}},
+		SFOpts: []sftest.Option{
+			sftest.WithFault(sftest.Fault{Operation: "updateMetadata", Type: "ConnectedApp", Code: "UNKNOWN_EXCEPTION"}),
+			// The first IdP update is the switch, the second the rollback's.
+			sftest.WithFault(sftest.Fault{Operation: "updateMetadata", Type: "IdentityProviderSettings", Nth: 2, Code: "UNKNOWN_EXCEPTION"}),
+		},
+	})
+	p, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.Apply(t.Context())
+	if err == nil || rep.Outcome != OutcomeFailed {
+		t.Fatalf("Apply = %q, %v; want failed", rep.Outcome, err)
+	}
+	h := w.orgs[0]
+	arn := w.providers[acct1]
+	wantLeft := "restore by hand: " + StepSwitchIdentityProvider + " " + h.ID() + "; " + StepAddCertificate + " " + arn
+	if !strings.Contains(rep.Error, wantLeft) {
+		t.Errorf("report error %q does not say %q", rep.Error, wantLeft)
+	}
+	var se *StepError
+	if !errors.As(err, &se) {
+		t.Errorf("error %v is not a StepError", err)
+	}
+	// What the rollback did, it reports; what it could not, the fakes still show.
+	want := []string{
+		StepCreateCertificate + " applied",
+		StepAddCertificate + " applied",
+		StepSwitchIdentityProvider + " applied",
+		StepSwitchConnectedApp + " failed",
+		StepRemoveOldCertificate + " planned",
+	}
+	if diff := cmp.Diff(want, stepStatuses(rep)); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	if h.IdPCertificate() == oldCertName(0) {
+		t.Errorf("the IdP setting was switched back despite the fault")
+	}
+	if got := len(w.trusted(acct1, h)); got != 2 {
+		t.Errorf("provider trusts %d certificates; the add was not to be undone after the stop", got)
+	}
+	// Nothing is broken meanwhile: AWS trusts both, so SSO works.
+	pr := w.newProber()
+	pr.probeAll(t.Context())
+	if len(pr.bad) > 0 {
+		t.Errorf("SSO fails: %v", pr.bad)
+	}
+}
