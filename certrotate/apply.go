@@ -293,7 +293,8 @@ func (p *Plan) rollback(ctx context.Context, l *lane, done []int, cause error) (
 			continue
 		}
 		start := p.cfg.now()
-		if err := s.Undo(ctx); err != nil {
+		err := p.undo(ctx, s)
+		if err != nil {
 			se := &StepError{Step: s.Name, Target: s.Target, Stage: StageUndo, Err: err}
 			p.cfg.emit(ctx, Event{Kind: EventFailed, Time: p.cfg.now(), Step: s.Name, Target: s.Target,
 				Action: reports[i].Action, Duration: p.cfg.now().Sub(start), Detail: se.Error(), Err: se})
@@ -317,6 +318,17 @@ func (p *Plan) rollback(ctx context.Context, l *lane, done []int, cause error) (
 	}
 	// With nothing to undo (only a certificate created, say) the run simply failed.
 	return undone > 0, cause
+}
+
+// undo runs s.Undo holding the locks of the resources s writes, so that the
+// undo of one org's provider edit is serialized with other orgs' writes.
+func (p *Plan) undo(ctx context.Context, s *Step) error {
+	unlock, err := p.lockResources(ctx, s.locks)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return s.Undo(ctx)
 }
 
 // rollbackDeadline bounds a rollback: an undo and a verification for each kind of

@@ -2,7 +2,9 @@ package certrotate
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,6 +152,95 @@ func TestRollbackWriteFails(t *testing.T) {
 		t.Errorf("provider trusts %d certificates; the add was not to be undone after the stop", got)
 	}
 	// Nothing is broken meanwhile: AWS trusts both, so SSO works.
+	pr := w.newProber()
+	pr.probeAll(t.Context())
+	if len(pr.bad) > 0 {
+		t.Errorf("SSO fails: %v", pr.bad)
+	}
+}
+
+// TestOneOrgFailsOthersComplete: two orgs share one provider and rotate at once.
+// Org 1's app switch fails and org 1 rolls back; org 2 completes. No two writes
+// to the provider overlap, rollback's included, and the report says per
+// contact center where each ended.
+func TestOneOrgFailsOthersComplete(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{
+		Orgs:    []orgSpec{{CCs: []ccSpec{{}}}, {CCs: []ccSpec{{}, {}}}},
+		IAMOpts: []iamtest.Option{iamtest.WithLatency(10 * time.Millisecond)},
+	})
+	w.sf[0].AddFault(sftest.Fault{Operation: "updateMetadata", Type: "ConnectedApp", Code: "UNKNOWN_EXCEPTION"})
+	var mu sync.Mutex
+	inflight, overlaps, writes := 0, 0, 0
+	w.addHook(func(when, op, step string) {
+		if op != "UpdateSAMLProvider" {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if when == "before" {
+			writes++
+			if inflight++; inflight > 1 {
+				overlaps++
+			}
+			return
+		}
+		inflight--
+	})
+	p, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.Apply(t.Context())
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != StepSwitchConnectedApp || rep.Outcome != OutcomeRolledBack {
+		t.Fatalf("Apply = %q, %v; want org 1 rolled back after its app switch failed", rep.Outcome, err)
+	}
+	if overlaps > 0 {
+		t.Errorf("%d of %d writes to the shared provider overlapped another", overlaps, writes)
+	}
+	h1, h2 := w.orgs[0], w.orgs[1]
+	if diff := cmp.Diff([]string{fp(h1.Certificate(oldCertName(0)).Raw)}, w.trusted(acct1, h1)); diff != "" {
+		t.Errorf("org 1: provider trusts (-want +got):\n%s", diff)
+	}
+	created := w.newCertificates()[h2.Name()]
+	if len(created) != 1 {
+		t.Fatalf("org 2 created %q", created)
+	}
+	newSHA := fp(h2.Certificate(created[0]).Raw)
+	if diff := cmp.Diff([]string{newSHA}, w.trusted(acct1, h2)); diff != "" {
+		t.Errorf("org 2: provider trusts (-want +got):\n%s", diff)
+	}
+	oldSHA := fp(h1.Certificate(oldCertName(0)).Raw)
+	var got []string
+	for _, cc := range rep.ContactCenters {
+		signer := "old"
+		switch cc.ObservedSigner {
+		case newSHA:
+			signer = "new"
+		case oldSHA:
+			signer = "old"
+		default:
+			signer = "?"
+		}
+		got = append(got, fmt.Sprintf("%s verified=%v signer=%s", cc.Name, cc.Verified, signer))
+	}
+	names := func(h *sftest.Org) []string {
+		var out []string
+		for _, cc := range h.ContactCenters() {
+			out = append(out, cc.Name)
+		}
+		return out
+	}
+	n1, n2 := names(h1), names(h2)
+	want := []string{
+		n1[0] + " verified=true signer=old", // rolled back, verified on the old certificate
+		n2[0] + " verified=true signer=new",
+		n2[1] + " verified=true signer=new",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("contact centers (-want +got):\n%s", diff)
+	}
 	pr := w.newProber()
 	pr.probeAll(t.Context())
 	if len(pr.bad) > 0 {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/voicecert/voicecert/awsidp"
 	"github.com/voicecert/voicecert/awsidp/iamtest"
+	"github.com/voicecert/voicecert/salesforce"
 	"github.com/voicecert/voicecert/salesforce/sftest"
 	"github.com/voicecert/voicecert/samlmeta"
 )
@@ -698,6 +699,22 @@ func TestBadInputChangesNothing(t *testing.T) {
 			w.cfg.Providers = map[string]string{"Org1CC1": "arn:aws:iam::111122223333:saml-provider/Missing"}
 		}, want: "saml-provider/Missing"},
 		{name: "managed connected app", setup: func(w *fakes) {}, want: "cannot be updated"},
+		{name: "token for the wrong org", setup: func(w *fakes) {
+			// Org 1's token, for a client pinned to another org.
+			h := w.orgs[0]
+			tok, err := h.IssueToken(h.Username())
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			c, err := salesforce.New(salesforce.Config{
+				InstanceURL: h.InstanceURL(), Auth: salesforce.StaticToken{AccessToken: tok},
+				OrgID: orgID18("00D5g0000000099"), Now: w.clock.Now, Sleep: w.clock.Sleep,
+			})
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			w.cfg.Orgs = []*salesforce.Client{c}
+		}, want: "token is for another org"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -711,6 +728,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 			_, err := Build(t.Context(), w.cfg)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Build error = %v, want one containing %q", err, tt.want)
+			}
+			if !strings.HasPrefix(err.Error(), "certrotate: ") {
+				t.Errorf("error %q does not start with the package name", err)
 			}
 			if sf, aws := w.writes(); sf+aws != 0 {
 				t.Errorf("%d Salesforce and %d AWS writes", sf, aws)
