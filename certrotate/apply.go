@@ -23,7 +23,9 @@ var ErrConsentNeeded = errors.New("certrotate: consent needed before any write")
 // When a step fails, the steps of that org that were applied are undone in reverse
 // order (AWS trust is restored before Salesforce switches back), unless
 // Config.NoRollback is set or the failure is not caused by a certificate. Rollback
-// runs even when ctx is cancelled, bounded by its own deadline.
+// runs even when ctx is cancelled, bounded by its own deadline on Config.Now
+// (four verification deadlines and a minute), which only Config.Sleep advances
+// in tests.
 //
 // Apply always returns a report; the error is nil only when the outcome is applied
 // or nothing-to-do. A plan that needs consent the Config has not given is refused
@@ -280,11 +282,20 @@ func (p *Plan) runStep(ctx context.Context, s *Step, rep *StepReport) (EventKind
 
 // rollback undoes the steps done (indexes into l.steps), last first, and reports
 // whether it rolled anything back with every undo succeeding, with the error to
-// return. It runs even when ctx is cancelled, bounded by its own deadline.
+// return. It runs even when ctx is cancelled, bounded by its own deadline on
+// Config's clock.
 func (p *Plan) rollback(ctx context.Context, l *lane, done []int, cause error) (bool, error) {
 	reports := l.reports
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.rollbackDeadline())
-	defer cancel()
+	// The deadline is on Config's clock: the rollback's sleeps (verification
+	// retries) end there, and no undo starts after it. Only a real clock gets a
+	// real timer as well, which also bounds a call that hangs.
+	deadline := p.cfg.now().Add(p.rollbackDeadline())
+	ctx = context.WithValue(context.WithoutCancel(ctx), rollbackDeadlineKey{}, deadline)
+	if p.cfg.Now == nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
 	undone := 0
 	for k := len(done) - 1; k >= 0; k-- {
 		i := done[k]
@@ -293,7 +304,10 @@ func (p *Plan) rollback(ctx context.Context, l *lane, done []int, cause error) (
 			continue
 		}
 		start := p.cfg.now()
-		err := p.undo(ctx, s)
+		err := errRollbackDeadline
+		if start.Before(deadline) {
+			err = p.undo(ctx, s)
+		}
 		if err != nil {
 			se := &StepError{Step: s.Name, Target: s.Target, Stage: StageUndo, Err: err}
 			p.cfg.emit(ctx, Event{Kind: EventFailed, Time: p.cfg.now(), Step: s.Name, Target: s.Target,
@@ -330,6 +344,13 @@ func (p *Plan) undo(ctx context.Context, s *Step) error {
 	defer unlock()
 	return s.Undo(ctx)
 }
+
+// rollbackDeadlineKey carries, in a rollback's ctx, the time on Config's clock
+// by which the rollback ends.
+type rollbackDeadlineKey struct{}
+
+// errRollbackDeadline stops a rollback that ran out of time.
+var errRollbackDeadline = errors.New("the rollback deadline passed")
 
 // rollbackDeadline bounds a rollback: an undo and a verification for each kind of
 // step, with room to spare.

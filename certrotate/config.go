@@ -221,7 +221,12 @@ func (c *Config) now() time.Time {
 	return time.Now()
 }
 
+// sleep pauses for d on Config's clock. Inside a rollback it refuses to sleep
+// past the rollback's deadline.
 func (c *Config) sleep(ctx context.Context, d time.Duration) error {
+	if dl, ok := ctx.Value(rollbackDeadlineKey{}).(time.Time); ok && c.now().Add(d).After(dl) {
+		return errRollbackDeadline
+	}
 	if c.Sleep != nil {
 		return c.Sleep(ctx, d)
 	}

@@ -524,3 +524,38 @@ func TestApplyFallbackThenRollback(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyRollbackDeadlineOnFakeClock: the caller cancels, and an undo keeps
+// retrying (as a verification does); the rollback ends at its deadline on the
+// Config's clock, which only fake sleeps advance, and names what is left.
+func TestApplyRollbackDeadlineOnFakeClock(t *testing.T) {
+	t.Parallel()
+	w := newWorld()
+	var l eventLog
+	cfg := testConfig(w, &l)
+	ctx, cancel := context.WithCancel(t.Context())
+	a := withUndo(w.setStep(StepAddCertificate, "a", "new", nil, nil), w, "a", "old", nil)
+	a.Undo = func(ctx context.Context) error {
+		for {
+			w.log("undo a: retry")
+			if err := cfg.sleep(ctx, DefaultVerifyInterval); err != nil {
+				return err
+			}
+		}
+	}
+	b := w.setStep(StepSwitchConnectedApp, "b", "new", nil, nil)
+	b.Apply = func(context.Context) error { cancel(); return context.Canceled }
+	p := newPlan(ctx, cfg, Report{}, []*Step{a, b})
+	start := w.clock.Now()
+	rep, err := p.Apply(ctx)
+	if rep.Outcome != OutcomeFailed || err == nil ||
+		!strings.Contains(err.Error(), "rollback stopped; restore by hand: "+StepAddCertificate+" a") ||
+		!strings.Contains(err.Error(), "the rollback deadline passed") {
+		t.Fatalf("Apply = %q, %v; want failed at the rollback deadline", rep.Outcome, err)
+	}
+	took := w.clock.Now().Sub(start)
+	// The steps take a second of fake time each before the rollback.
+	if dl := p.rollbackDeadline(); took > dl+2*time.Second || took < dl-DefaultVerifyInterval {
+		t.Errorf("the rollback took %v of fake time, want just under its deadline %v", took, dl)
+	}
+}
