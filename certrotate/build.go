@@ -120,10 +120,36 @@ func (o *orgRun) planSteps(opt planOptions) ([]*Step, error) {
 		o.succ, o.succInfo = o.certs[op.Successor.Name], op.Successor
 	}
 	var steps []*Step
+	adds := false
 	for _, spec := range op.Steps {
-		steps = append(steps, o.bind(spec))
+		s := o.bind(spec)
+		switch {
+		case spec.Name == StepAddCertificate:
+			adds = true
+		case adds && (spec.Name == StepSwitchIdentityProvider || spec.Name == StepSwitchConnectedApp):
+			s.wait = o.waitForPropagation
+			adds = false // only the first switch waits
+		}
+		steps = append(steps, s)
 	}
 	return steps, nil
+}
+
+// waitForPropagation waits, before overlap's first switch, until
+// Config.PropagationWait has passed since this run last added a key to AWS,
+// or the full wait when the keys were found already added.
+func (o *orgRun) waitForPropagation(ctx context.Context) error {
+	cfg := o.run.cfg
+	o.mu.Lock()
+	added := o.added
+	o.mu.Unlock()
+	if added.IsZero() {
+		added = cfg.now()
+	}
+	if d := added.Add(cfg.propagationWait()).Sub(cfg.now()); d > 0 {
+		return cfg.sleep(ctx, d)
+	}
+	return nil
 }
 
 // replanAsReplace reads the org again and plans the rest of its rotation with

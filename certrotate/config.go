@@ -21,6 +21,11 @@ const (
 	DefaultVerifyDeadline    = 2 * time.Minute // IAM changes propagate with a delay
 	DefaultCertificatePrefix = "VoiceCert_"
 	DefaultConcurrency       = 4
+	// DefaultPropagationWait is how long overlap waits after adding the new
+	// certificate to AWS before the first switch. IAM is eventually consistent
+	// and AWS documents no bound; STS rejects the new signature until the
+	// change reaches it, and a switch before that fails real users' SSO.
+	DefaultPropagationWait = 30 * time.Second
 	// DefaultVerifyInterval is the pause between two verification attempts.
 	DefaultVerifyInterval = 5 * time.Second
 )
@@ -63,6 +68,12 @@ type Config struct {
 	// observed by the SSO probe (NotOnOrAfter − IssueInstant), or 5 minutes when no
 	// probe can run. Negative means no grace.
 	PruneGrace time.Duration
+	// PropagationWait is how long overlap waits after the last
+	// aws/add-certificate of an org before its first switch, so that the added
+	// key has reached STS when Salesforce starts signing with it (a key the step
+	// finds already added counts as added just now). Zero means 30 seconds
+	// ([DefaultPropagationWait]); negative means no wait.
+	PropagationWait time.Duration
 	// VerifyDeadline bounds the retries of each verification (IAM propagation).
 	// Zero means 2 minutes.
 	VerifyDeadline time.Duration
@@ -180,6 +191,12 @@ func (c *Config) strategy() Strategy {
 		return StrategyOverlap
 	}
 	return c.Strategy
+}
+func (c *Config) propagationWait() time.Duration {
+	if c.PropagationWait < 0 {
+		return 0
+	}
+	return orDefault(c.PropagationWait, DefaultPropagationWait)
 }
 func (c *Config) verifyDeadline() time.Duration {
 	return orDefault(c.VerifyDeadline, DefaultVerifyDeadline)

@@ -46,6 +46,9 @@ type orgRun struct {
 	unobservedErr error
 	// lifetime is the longest assertion lifetime the probe saw.
 	lifetime time.Duration
+	// added is when this run last added a certificate to a provider; zero when
+	// it added none (the key may have been added by a run that crashed).
+	added time.Time
 
 	mu sync.Mutex
 	// replaces is the latest expiry among the certificates being replaced: the

@@ -18,8 +18,9 @@
 // that outlives the old one and the renew window), so it is never created twice.
 //
 // Two strategies: [StrategyOverlap] (the default) makes AWS trust the new
-// certificate before any switch and removes the old one after a grace, so SSO
-// never fails; when AWS refuses or ignores the second key it finishes as replace
+// certificate before any switch (waiting Config.PropagationWait, 30 seconds by
+// default, for IAM to propagate the key to STS) and removes the old one after a
+// grace, so SSO never fails; when AWS refuses or ignores the second key it finishes as replace
 // and says so in Report.Fallback. [StrategyReplace] follows the documented manual
 // procedure and reports the measured window in which SSO failed.
 //

@@ -247,3 +247,41 @@ func TestOneOrgFailsOthersComplete(t *testing.T) {
 		t.Errorf("SSO fails: %v", pr.bad)
 	}
 }
+
+// TestPropagationWait: IAM changes reach STS 30 seconds late. With a wait
+// longer than that between adding the key and the first switch, a prober
+// running after every write sees no failure; without the wait, the first switch
+// fails SSO until the change propagates.
+func TestPropagationWait(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		wait     time.Duration
+		failures bool
+	}{
+		{"default wait", 0, false},
+		{"no wait", -1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newFakes(t, fakesSpec{
+				Orgs:    []orgSpec{{CCs: []ccSpec{{}, {OnDefault: true}}}},
+				IAMOpts: []iamtest.Option{iamtest.WithPropagationDelay(DefaultPropagationWait - 5*time.Second)},
+			})
+			w.cfg.PropagationWait = tt.wait
+			pr := w.newProber()
+			pr.attach(t.Context())
+			p, err := Build(t.Context(), w.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Apply(t.Context()); err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			if got := len(pr.bad) > 0; got != tt.failures {
+				t.Errorf("prober saw %d failures in %d probes; want failures: %v", len(pr.bad), pr.ok+len(pr.bad), tt.failures)
+			}
+		})
+	}
+}

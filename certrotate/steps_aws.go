@@ -81,6 +81,9 @@ func (o *orgRun) edit(ctx context.Context, arn string, prov *awsidp.Provider, ad
 		o.previous[arn] = res.Previous
 	}
 	o.expected[arn] = now
+	if add != nil && res.Changed {
+		o.added = o.run.cfg.now()
+	}
 	o.mu.Unlock()
 	prov.Document = res.Current
 	return res.Current, nil
