@@ -61,13 +61,19 @@ type fakesSpec struct {
 	Orgs    []orgSpec
 	SFOpts  []sftest.Option
 	IAMOpts []iamtest.Option
+	// RealClock runs the fakes and certrotate on the real clock (benchmarks):
+	// latency then takes real time.
+	RealClock bool
 }
 
 // fakes is a running test world: both fakes on one fake clock, the real clients,
 // and a Config for certrotate.
 type fakes struct {
-	t     *testing.T
+	t     testing.TB
 	clock *fakeclock.Clock
+	// now and sleep are the clock everything runs on: clock's, or the real one.
+	now   func() time.Time
+	sleep func(context.Context, time.Duration) error
 	// sf holds one server per org, as real orgs have distinct hosts.
 	sf  []*sftest.Server
 	iam *iamtest.Server
@@ -90,11 +96,28 @@ type fakes struct {
 	tokens []string
 }
 
+// realSleep sleeps on the real clock, for benchmarks.
+func realSleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
 func oldCertName(i int) string { return fmt.Sprintf("SelfSignedCert_Org%d", i+1) }
 
-func newFakes(t *testing.T, spec fakesSpec) *fakes {
+func newFakes(t testing.TB, spec fakesSpec) *fakes {
 	t.Helper()
 	w := &fakes{t: t, clock: fakeclock.New(t0), providers: map[string]string{}}
+	base, now, sleep := t0, w.clock.Now, w.clock.Sleep
+	if spec.RealClock {
+		base, now, sleep = time.Now(), time.Now, realSleep
+	}
+	w.now, w.sleep = now, sleep
 	var orgs []sftest.OrgConfig
 	accounts := map[string][]int{} // account → orgs with a contact center there
 	for i, os := range spec.Orgs {
@@ -105,7 +128,7 @@ func newFakes(t *testing.T, spec fakesSpec) *fakes {
 		oc := sftest.OrgConfig{
 			Name:           fmt.Sprintf("org%d", i+1),
 			ID:             orgID18(fmt.Sprintf("00D5g00%08d", i+1)),
-			Certificates:   append([]sftest.CertificateConfig{{DeveloperName: oldCertName(i), ExpiresAt: t0.Add(exp)}}, os.Extra...),
+			Certificates:   append([]sftest.CertificateConfig{{DeveloperName: oldCertName(i), ExpiresAt: base.Add(exp)}}, os.Extra...),
 			IdPCertificate: oldCertName(i),
 		}
 		for j, cs := range os.CCs {
@@ -135,7 +158,7 @@ func newFakes(t *testing.T, spec fakesSpec) *fakes {
 		// A seeded source makes certificates (serial numbers, hence fingerprints)
 		// the same on every run, for the golden files.
 		seeded := func(c *sftest.Config) { c.Rand = &lockedReader{r: rand.NewChaCha8([32]byte{byte(i + 1)})} }
-		sfOpts := append([]sftest.Option{sftest.WithNow(w.clock.Now), sftest.WithSleep(w.clock.Sleep), sftest.WithOrgs(oc), seeded}, spec.SFOpts...)
+		sfOpts := append([]sftest.Option{sftest.WithNow(now), sftest.WithSleep(sleep), sftest.WithOrgs(oc), seeded}, spec.SFOpts...)
 		srv := sftest.NewServer(t, sfOpts...)
 		w.sf = append(w.sf, srv)
 		w.orgs = append(w.orgs, srv.DefaultOrg())
@@ -171,7 +194,7 @@ func newFakes(t *testing.T, spec fakesSpec) *fakes {
 		})
 		w.providers[acct] = fmt.Sprintf("arn:aws:iam::%s:saml-provider/%s", acct, awsidp.DefaultProviderName)
 	}
-	iamOpts := append([]iamtest.Option{iamtest.WithClock(w.clock.Now, w.clock.Sleep), iamtest.WithAccounts(accts...)}, spec.IAMOpts...)
+	iamOpts := append([]iamtest.Option{iamtest.WithClock(now, sleep), iamtest.WithAccounts(accts...)}, spec.IAMOpts...)
 	w.iam = iamtest.NewServer(t, iamOpts...)
 
 	w.cfg = Config{
@@ -180,7 +203,7 @@ func newFakes(t *testing.T, spec fakesSpec) *fakes {
 			i, s := w.awsClients(accountID)
 			return &AWSClients{IAM: hookedIAM{IAMAPI: i, w: w}, STS: s}, nil
 		},
-		Now: w.clock.Now, Sleep: w.clock.Sleep,
+		Now: now, Sleep: sleep,
 		OnEvent: w.onEvent,
 		// 2048-bit keys sign four times faster than the default 4096; the
 		// default is exercised where it matters (TestKeySizeDefault).
@@ -203,7 +226,7 @@ func (w *fakes) sfClient(h *sftest.Org, user string) *salesforce.Client {
 	w.mu.Unlock()
 	c, err := salesforce.New(salesforce.Config{
 		InstanceURL: h.InstanceURL(), Auth: salesforce.StaticToken{AccessToken: tok},
-		Now: w.clock.Now, Sleep: w.clock.Sleep,
+		Now: w.now, Sleep: w.sleep,
 		HTTPClient: &http.Client{Transport: hookedTransport{w: w}},
 	})
 	if err != nil {
@@ -224,7 +247,7 @@ func (w *fakes) awsClients(accountID string) (*iam.Client, *sts.Client) {
 
 // entities joins the EntityDescriptors of several metadata documents into one
 // EntitiesDescriptor, as a provider shared by several orgs holds them.
-func entities(t *testing.T, docs [][]byte) []byte {
+func entities(t testing.TB, docs [][]byte) []byte {
 	t.Helper()
 	if len(docs) == 1 {
 		return docs[0]
