@@ -171,26 +171,40 @@ func (p *Plan) runLane(ctx context.Context, l *lane) laneResult {
 		defer unlock()
 	}
 	var done []int // indexes into l.steps applied, in order
-	for i := 0; i < len(l.steps); i++ {
-		s := l.steps[i]
-		status, err := p.runStep(ctx, s, &l.reports[i])
-		if status == EventApplied {
-			res.changed = true
-			done = append(done, i)
-			continue
-		}
-		if err == nil {
-			continue // skipped
-		}
+	for i := 0; i < len(l.steps); {
+		j := batchEnd(l.steps, i)
+		statuses, errs := p.runBatch(ctx, l, i, j)
+		// In plan order: what applied is done, as is a failed step that may
+		// have written before failing (its Undo must be safe either way).
+		var failed []error
 		var fb *fallback
-		if errors.As(err, &fb) && res.fallback == "" {
+		fbAt := -1
+		for k := i; k < j; k++ {
+			if statuses[k-i] == EventApplied {
+				res.changed = true
+				done = append(done, k)
+				continue
+			}
+			err := errs[k-i]
+			if err == nil {
+				continue // skipped
+			}
+			if se := (*StepError)(nil); errors.As(err, &se) && se.Stage != StageCheck {
+				res.changed = true
+				done = append(done, k)
+			}
+			var f *fallback
+			if errors.As(err, &f) && res.fallback == "" {
+				if fb == nil { // one replan from live state covers every provider
+					fb, fbAt = f, k
+				}
+				continue
+			}
+			failed = append(failed, err)
+		}
+		if len(failed) == 0 && fb != nil {
 			next, nerr := fb.Next(ctx)
 			if nerr == nil {
-				if se := (*StepError)(nil); errors.As(err, &se) && se.Stage != StageCheck {
-					// The step wrote before it failed: a later rollback must undo it.
-					res.changed = true
-					done = append(done, i)
-				}
 				res.fallback = fb.Reason
 				p.cfg.logger().WarnContext(ctx, "certrotate: falling back", "lane", l.name, "reason", fb.Reason)
 				for _, n := range next {
@@ -200,19 +214,22 @@ func (p *Plan) runLane(ctx context.Context, l *lane) laneResult {
 					l.reports = append(l.reports, StepReport{Name: n.Name, Target: n.Target, Action: n.Planned.Action,
 						Status: EventPlanned, Detail: n.Planned.Reason})
 				}
-				l.steps = append(l.steps[:i+1:i+1], next...)
-				l.reports = append(l.reports[:i+1:i+1], l.reports[len(l.reports)-len(next):]...)
+				// The batch's steps stay; the rest of the plan is replaced.
+				l.steps = append(l.steps[:j:j], next...)
+				l.reports = append(l.reports[:j:j], l.reports[len(l.reports)-len(next):]...)
+				i = j
 				continue
 			}
-			err = errors.Join(err, fmt.Errorf("certrotate: fallback (%s) could not be planned: %w", fb.Reason, nerr))
+			failed = append(failed, errors.Join(errs[fbAt-i], fmt.Errorf("certrotate: fallback (%s) could not be planned: %w", fb.Reason, nerr)))
+		} else if fb != nil {
+			failed = append(failed, errs[fbAt-i])
 		}
+		if len(failed) == 0 {
+			i = j
+			continue
+		}
+		err := errors.Join(failed...)
 		res.err = err
-		var se *StepError
-		if errors.As(err, &se) && se.Stage != StageCheck {
-			// Apply may have written before failing; its Undo must be safe either way.
-			res.changed = true
-			done = append(done, i)
-		}
 		if p.cfg.NoRollback || p.noRollback || (p.stopOnly != nil && p.stopOnly(err)) {
 			return res
 		}
@@ -220,6 +237,52 @@ func (p *Plan) runLane(ctx context.Context, l *lane) laneResult {
 		return res
 	}
 	return res
+}
+
+// batchEnd returns the end of the batch of steps starting at i: a run of
+// provider steps of one kind on different providers (one org's AWS accounts)
+// runs at once; every other step runs alone.
+func batchEnd(steps []*Step, i int) int {
+	j := i + 1
+	if len(steps[i].locks) == 0 {
+		return j
+	}
+	seen := map[string]bool{}
+	for _, l := range steps[i].locks {
+		seen[l] = true
+	}
+	for ; j < len(steps) && steps[j].Name == steps[i].Name && len(steps[j].locks) > 0; j++ {
+		for _, l := range steps[j].locks {
+			if seen[l] {
+				return j
+			}
+			seen[l] = true
+		}
+	}
+	return j
+}
+
+// runBatch runs steps i to j of l, at once when there are several, within
+// Config.Concurrency, and returns their statuses and errors.
+func (p *Plan) runBatch(ctx context.Context, l *lane, i, j int) ([]EventKind, []error) {
+	statuses, errs := make([]EventKind, j-i), make([]error, j-i)
+	if j-i == 1 {
+		statuses[0], errs[0] = p.runStep(ctx, l.steps[i], &l.reports[i])
+		return statuses, errs
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, p.cfg.concurrency())
+	for k := i; k < j; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			statuses[k-i], errs[k-i] = p.runStep(ctx, l.steps[k], &l.reports[k])
+		}()
+	}
+	wg.Wait()
+	return statuses, errs
 }
 
 // runStep runs one step: check, apply, verify. It returns the final status

@@ -50,6 +50,10 @@ type orgRun struct {
 	// it added none (the key may have been added by a run that crashed).
 	added time.Time
 
+	// sfMu keeps the org's Salesforce calls serial (DESIGN §4) while its
+	// provider steps run at once, one per AWS provider.
+	sfMu sync.Mutex
+
 	mu sync.Mutex
 	// replaces is the latest expiry among the certificates being replaced: the
 	// successor must outlive it.
@@ -332,10 +336,15 @@ func (o *orgRun) entityState(prov *awsidp.Provider) (*providerState, error) {
 
 // readCertificate reads a certificate's PEM and records its fingerprint.
 func (o *orgRun) readCertificate(ctx context.Context, name string) error {
-	if _, ok := o.certs[name]; ok {
+	o.mu.Lock()
+	_, ok := o.certs[name]
+	o.mu.Unlock()
+	if ok {
 		return nil
 	}
+	o.sfMu.Lock()
 	c, err := o.sf.Certificate(ctx, name)
+	o.sfMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("certrotate: org %s: read certificate %s: %w", o.state.OrgID, name, err)
 	}
@@ -343,6 +352,8 @@ func (o *orgRun) readCertificate(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("certrotate: org %s: certificate %s: %w", o.state.OrgID, name, err)
 	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	o.certs[name] = parsed
 	for i := range o.state.Certificates {
 		if o.state.Certificates[i].Name == name {
@@ -375,6 +386,8 @@ func (o *orgRun) trustedCertificates() []*samlmeta.Certificate {
 // configuredSigner returns the certificate cc's app is configured to sign with.
 func (o *orgRun) configuredSigner(c *ccRun) (string, *samlmeta.Certificate) {
 	name := cmpOr(c.app.Certificate, o.idp.CertificateName)
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	return name, o.certs[name]
 }
 

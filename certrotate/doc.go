@@ -25,7 +25,9 @@
 // procedure and reports the measured window in which SSO failed.
 //
 // Orgs rotate concurrently (Config.Concurrency); the steps of one org run in
-// order; writes to one provider are serialized across orgs, and a [Locker]
+// order, except that a step on several AWS providers (one org's accounts) runs
+// on them at once, within the same bound, while the org's Salesforce calls stay
+// serial; writes to one provider are serialized across orgs, and a [Locker]
 // (such as [FileLocker]) guards against two runs at once. A failure rolls the
 // org back (AWS trust first, then Salesforce), unless it is not caused by a
 // certificate (AccessDenied, a rejected claim), which stops the run as it is.

@@ -285,3 +285,52 @@ func TestPropagationWait(t *testing.T) {
 		})
 	}
 }
+
+// TestOneOrgsProvidersAtOnce: an org with contact centers in three AWS
+// accounts adds the new key to the three providers at once (within
+// Config.Concurrency): the three writes meet at a barrier that serial writes
+// would never reach together.
+func TestOneOrgsProvidersAtOnce(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{Account: acct1}, {Account: acct2}, {Account: acct3}}}}})
+	var (
+		mu      sync.Mutex
+		waiting int
+		all     = make(chan struct{})
+		met     = true
+	)
+	w.addHook(func(when, op, step string) {
+		if when != "before" || op != "UpdateSAMLProvider" || step != StepAddCertificate {
+			return
+		}
+		mu.Lock()
+		if waiting++; waiting == 3 {
+			close(all)
+		}
+		mu.Unlock()
+		select {
+		case <-all:
+		case <-time.After(10 * time.Second): // reached only when the writes are serial
+			mu.Lock()
+			met = false
+			mu.Unlock()
+		}
+	})
+	p, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Apply(t.Context()); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !met || waiting != 3 {
+		t.Errorf("the three providers' adds did not run at once (%d reached the barrier)", waiting)
+	}
+	pr := w.newProber()
+	pr.probeAll(t.Context())
+	if len(pr.bad) > 0 {
+		t.Errorf("SSO fails: %v", pr.bad)
+	}
+}

@@ -37,7 +37,9 @@ func (o *orgRun) successor(ctx context.Context) (*samlmeta.Certificate, string, 
 	if succ != nil {
 		return succ, name, nil
 	}
+	o.sfMu.Lock()
 	certs, err := o.sf.ListCertificates(ctx)
+	o.sfMu.Unlock()
 	if err != nil {
 		return nil, "", err
 	}
@@ -50,7 +52,9 @@ func (o *orgRun) successor(ctx context.Context) (*samlmeta.Certificate, string, 
 	if !ok {
 		return nil, "", nil
 	}
+	o.sfMu.Lock()
 	c, err := o.sf.Certificate(ctx, cs.Name)
+	o.sfMu.Unlock()
 	if err != nil {
 		return nil, "", err
 	}
@@ -289,20 +293,9 @@ func (o *orgRun) verifyOld(ctx context.Context, ccs []*ccRun) error {
 // liveSigner reads which certificate c's app is configured to sign with now:
 // its samlConfig.certificate, or the IdP setting when it follows the org default.
 func (o *orgRun) liveSigner(ctx context.Context, c *ccRun) (string, *samlmeta.Certificate, error) {
-	name := ""
-	if c.app.Certificate != "" {
-		app, err := o.sf.ConnectedApp(ctx, c.app.FullName)
-		if err != nil {
-			return "", nil, err
-		}
-		name = app.Certificate
-	}
-	if name == "" {
-		idp, err := o.sf.IdentityProvider(ctx)
-		if err != nil {
-			return "", nil, err
-		}
-		name = idp.CertificateName
+	name, err := o.configuredName(ctx, c)
+	if err != nil {
+		return "", nil, err
 	}
 	if o.certByName(name) == nil {
 		if err := o.readCertificate(ctx, name); err != nil {

@@ -13,7 +13,9 @@ import (
 // probe fetches a fresh SSO response for c and verifies it against the org's
 // certificates read through the API (never the certificate in KeyInfo).
 func (o *orgRun) probe(ctx context.Context, c *ccRun) (*samlmeta.VerifiedResponse, *salesforce.SSOResponse, error) {
+	o.sfMu.Lock()
 	resp, err := o.sf.ProbeSSO(ctx, c.cc.IdentityURL)
+	o.sfMu.Unlock()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -121,23 +123,34 @@ func notCausedByCertificate(err error) bool {
 		errors.Is(err, awsidp.ErrNoRolePair)
 }
 
+// configuredName reads the name of the certificate c's app is configured to
+// sign with now: its samlConfig.certificate, or the IdP setting when it follows
+// the org default.
+func (o *orgRun) configuredName(ctx context.Context, c *ccRun) (string, error) {
+	o.sfMu.Lock()
+	defer o.sfMu.Unlock()
+	if c.app.Certificate != "" {
+		app, err := o.sf.ConnectedApp(ctx, c.app.FullName)
+		if err != nil {
+			return "", err
+		}
+		if app.Certificate != "" {
+			return app.Certificate, nil
+		}
+	}
+	idp, err := o.sf.IdentityProvider(ctx)
+	if err != nil {
+		return "", err
+	}
+	return idp.CertificateName, nil
+}
+
 // consistency verifies c without an SSO probe: its app (or the IdP setting)
 // names want, and its provider trusts want.
 func (o *orgRun) consistency(ctx context.Context, c *ccRun, want *samlmeta.Certificate) error {
-	name := c.app.Certificate
-	if name != "" {
-		app, err := o.sf.ConnectedApp(ctx, c.app.FullName)
-		if err != nil {
-			return err
-		}
-		name = app.Certificate
-	}
-	if name == "" {
-		idp, err := o.sf.IdentityProvider(ctx)
-		if err != nil {
-			return err
-		}
-		name = idp.CertificateName
+	name, err := o.configuredName(ctx, c)
+	if err != nil {
+		return err
 	}
 	if got := o.certByName(name); got == nil || got.SHA256 != want.SHA256 {
 		return fmt.Errorf("certrotate: contact center %s: configured to sign with %s, want sha256 %s", c.cc.Name, orNone(name), shortFingerprint(want.SHA256))
