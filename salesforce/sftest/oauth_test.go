@@ -266,3 +266,38 @@ func TestIdentityURL(t *testing.T) {
 		t.Errorf("bad token: %d %q", a.status, a.body)
 	}
 }
+
+// TestResourcesLeadToIdentity follows jsforce's Connection.identity() when it was
+// given a bare access token: GET /services/data/vXX.X, then the "identity" URL it
+// names with ?format=json&oauth_token=. Without a valid token the resource list is
+// an INVALID_SESSION_ID error, which jsforce reports by errorCode.
+func TestResourcesLeadToIdentity(t *testing.T) {
+	t.Parallel()
+	srv, clock := newServer(t, sftest.WithOrgs(sftest.OrgConfig{Name: "acme"}, sftest.OrgConfig{Name: "globex"}))
+	for _, org := range srv.Orgs() {
+		token := login(t, org, clock.Now())
+		for _, path := range []string{"/services/data/v63.0", "/services/data/v63.0/"} {
+			a := get(t, org.InstanceURL()+path, token)
+			var res map[string]string
+			if err := json.Unmarshal([]byte(a.body), &res); err != nil || a.status != http.StatusOK || a.contentType != "application/json;charset=UTF-8" {
+				t.Fatalf("%s %s: %d %q %s", org.Name(), path, a.status, a.contentType, a.body)
+			}
+			if res["query"] != "/services/data/v63.0/query" || res["tooling"] != "/services/data/v63.0/tooling" {
+				t.Errorf("%s %s: resources %v", org.Name(), path, res)
+			}
+			id := get(t, res["identity"]+"?format=json&oauth_token="+url.QueryEscape(token), token)
+			var who map[string]any
+			if err := json.Unmarshal([]byte(id.body), &who); err != nil || id.status != http.StatusOK {
+				t.Fatalf("%s identity %q: %d %s", org.Name(), res["identity"], id.status, id.body)
+			}
+			if who["organization_id"] != org.ID() || who["username"] != org.Username() {
+				t.Errorf("%s identity %v", org.Name(), who)
+			}
+		}
+		a := get(t, org.InstanceURL()+"/services/data/v63.0", "00D000000000000!nope")
+		want := `[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]`
+		if a.status != http.StatusUnauthorized || a.body != want {
+			t.Errorf("%s bad token: %d %s, want 401 %s", org.Name(), a.status, a.body, want)
+		}
+	}
+}
