@@ -182,7 +182,11 @@ func (s *Server) handleREST(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	s.mu.Lock()
 	rows := query.run(query.sobj.rows(s, c.org))
-	cur := &cursor{org: c.org, tooling: tooling, sobj: query.sobj, fields: query.fieldDefs, records: rows, total: len(rows), batch: batch}
+	records := rows
+	if query.count {
+		records = nil // COUNT() answers totalSize with an empty records array
+	}
+	cur := &cursor{org: c.org, tooling: tooling, sobj: query.sobj, fields: query.fieldDefs, records: records, total: len(rows), batch: batch}
 	page := s.page(cur, 0, version)
 	s.mu.Unlock()
 	writeRawJSON(w, page)
