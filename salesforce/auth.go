@@ -296,9 +296,13 @@ func requestToken(ctx context.Context, hc *http.Client, login *url.URL, form url
 		return nil, fmt.Errorf("salesforce: token request to %s: %w", endpoint.Redacted(), cause)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("salesforce: reading the token answer: %w", err)
+		return nil, fmt.Errorf("salesforce: reading the token answer from %s: %w", endpoint.Redacted(), err)
+	}
+	if len(body) > maxTokenBody {
+		return nil, fmt.Errorf("salesforce: the token endpoint %s answered with more than %d bytes: check the login URL",
+			endpoint.Redacted(), maxTokenBody)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, tokenError(resp.StatusCode, body)

@@ -130,6 +130,19 @@ func TestTokenEndpointErrors(t *testing.T) {
 		{"client id", 400, fixture(t, "token_error_client.json"), "invalid_client_id", "consumer key", true},
 		{"html page", 404, "<html><body>Not Found</body></html>", "Not Found", "check the login URL", true},
 	}
+	// An answer past the cap is refused as such, not truncated into "not JSON".
+	huge := `{"access_token":"00D000000000001!AQ","instance_url":"` + loginURL + `","pad":"` + strings.Repeat("x", maxTokenBody) + `"}`
+	t.Run("answer too large", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, func(c *Config) {
+			c.Auth = JWTBearer{LoginURL: loginURL, ClientID: "3MVG9consumerKey", Username: "u@acme.example", Key: keys.MustKey(2048)}
+		})
+		h.on(http.MethodPost, loginURL+"/services/oauth2/token", reply{status: 200, body: huge})
+		_, err := h.c.ListCertificates(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "more than 65536 bytes") {
+			t.Fatalf("err = %v, want the answer refused for its size", err)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -179,7 +179,14 @@ func (c *Client) retrieveCertificate(ctx context.Context, name string) ([]byte, 
 			return nil, fmt.Errorf("salesforce: retrieve Certificate %s: %w", name, err)
 		}
 		defer rc.Close()
-		return io.ReadAll(io.LimitReader(rc, maxCertFile))
+		data, err := io.ReadAll(io.LimitReader(rc, maxCertFile+1))
+		if err != nil {
+			return nil, fmt.Errorf("salesforce: retrieve Certificate %s: reading %s: %w", name, f.Name, err)
+		}
+		if len(data) > maxCertFile {
+			return nil, fmt.Errorf("salesforce: retrieve Certificate %s: %s is larger than %d bytes, too large for a certificate", name, f.Name, maxCertFile)
+		}
+		return data, nil
 	}
 	return nil, fmt.Errorf("%w: certs/%s.crt is not in the retrieved zip", ErrNotFound, name)
 }
