@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -251,10 +252,11 @@ func deployZip(t *testing.T, name string, keySize int) string {
 }
 
 type deployStatus struct {
-	Done     bool   `xml:"done"`
-	Status   string `xml:"status"`
-	Success  bool   `xml:"success"`
-	Failures []struct {
+	Done         bool   `xml:"done"`
+	Status       string `xml:"status"`
+	Success      bool   `xml:"success"`
+	ErrorMessage string `xml:"errorMessage"`
+	Failures     []struct {
 		FileName string `xml:"fileName"`
 		FullName string `xml:"fullName"`
 		Problem  string `xml:"problem"`
@@ -358,6 +360,33 @@ func TestDeployWithoutPackageXML(t *testing.T) {
 	_, last, _ := deployAndPoll(t, org, token, base64.StdEncoding.EncodeToString(buf.Bytes()))
 	if last.Status != "Failed" || len(last.Failures) != 1 || last.Failures[0].Problem != "No package.xml found" || last.Failures[0].FullName != "package.xml" {
 		t.Errorf("result %+v", last)
+	}
+}
+
+// TestDeployZipBomb: a small zip that expands past the fake's bound fails the
+// deploy instead of being read whole (or silently cut).
+func TestDeployZipBomb(t *testing.T) {
+	t.Parallel()
+	srv, clock := newServer(t)
+	org := srv.DefaultOrg()
+	token := login(t, org, clock.Now())
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("package.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, `<Package xmlns="http://soap.sforce.com/2006/04/metadata"><version>63.0</version></Package>`)
+	if w, err = zw.Create("certs/Big.crt"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, 10<<20+1)); err != nil {
+		t.Fatal(err)
+	}
+	zw.Close()
+	_, last, _ := deployAndPoll(t, org, token, base64.StdEncoding.EncodeToString(buf.Bytes()))
+	if last.Status != "Failed" || !strings.Contains(last.ErrorMessage, "certs/Big.crt in the zip file is larger than") {
+		t.Errorf("result %+v, want a failed deploy naming the oversized file", last)
 	}
 }
 
