@@ -72,6 +72,7 @@ type LookupError struct {
 	Kind    error    // ErrProviderNotFound or ErrAmbiguousProvider
 }
 
+// Error says what was looked for and what the account has instead.
 func (e *LookupError) Error() string {
 	found := "the account has no SAML provider"
 	if len(e.Found) > 0 {
