@@ -46,6 +46,9 @@ func (t Token) String() string {
 	return fmt.Sprintf("token{instance=%s id=%s scope=%q access_token=REDACTED}", t.InstanceURL, t.ID, t.Scope)
 }
 
+// GoString is String, so that %#v hides the secret too.
+func (t Token) GoString() string { return t.String() }
+
 // LogValue logs the token without its secret.
 func (t Token) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("instance_url", t.InstanceURL), slog.String("id", t.ID),
@@ -131,6 +134,20 @@ type StaticToken struct {
 	ID string
 }
 
+// String describes the source without the access token.
+func (s StaticToken) String() string {
+	return fmt.Sprintf("salesforce.StaticToken{instance=%s id=%s access_token=REDACTED}", s.InstanceURL, s.ID)
+}
+
+// GoString is String, so that %#v hides the secret too.
+func (s StaticToken) GoString() string { return s.String() }
+
+// LogValue logs the source without the access token.
+func (s StaticToken) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("instance_url", s.InstanceURL), slog.String("id", s.ID),
+		slog.String("access_token", "REDACTED"))
+}
+
 // Token returns the given token.
 func (s StaticToken) Token(ctx context.Context) (*Token, error) {
 	if s.AccessToken == "" {
@@ -161,6 +178,20 @@ type JWTBearer struct {
 	HTTPClient *http.Client
 	// Now gives the time for the assertion; zero: the [Client]'s, or time.Now.
 	Now func() time.Time
+}
+
+// String describes the source without the private key.
+func (j JWTBearer) String() string {
+	return fmt.Sprintf("salesforce.JWTBearer{login=%s client_id=%s username=%s key=REDACTED}", j.LoginURL, j.ClientID, j.Username)
+}
+
+// GoString is String, so that %#v hides the key too.
+func (j JWTBearer) GoString() string { return j.String() }
+
+// LogValue logs the source without the private key.
+func (j JWTBearer) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("login_url", j.LoginURL), slog.String("client_id", j.ClientID),
+		slog.String("username", j.Username), slog.String("key", "REDACTED"))
 }
 
 // Token requests a new access token.
@@ -232,6 +263,20 @@ type ClientCredentials struct {
 	ClientSecret string
 	// HTTPClient sends the request; zero: the [Client]'s, or a client with a 30 s timeout.
 	HTTPClient *http.Client
+}
+
+// String describes the source without the client secret.
+func (c ClientCredentials) String() string {
+	return fmt.Sprintf("salesforce.ClientCredentials{login=%s client_id=%s client_secret=REDACTED}", c.LoginURL, c.ClientID)
+}
+
+// GoString is String, so that %#v hides the secret too.
+func (c ClientCredentials) GoString() string { return c.String() }
+
+// LogValue logs the source without the client secret.
+func (c ClientCredentials) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("login_url", c.LoginURL), slog.String("client_id", c.ClientID),
+		slog.String("client_secret", "REDACTED"))
 }
 
 // Token requests a new access token.

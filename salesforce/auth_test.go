@@ -368,3 +368,36 @@ func TestOrgIDs(t *testing.T) {
 		t.Errorf("a JWT gave an org id")
 	}
 }
+
+// TestFormattingHidesSecrets: every value that holds a secret (a token source, a
+// Config, a Client with a session, a token, an SSO response) prints and logs
+// without it, with %v, %+v and %#v alike.
+func TestFormattingHidesSecrets(t *testing.T) {
+	t.Parallel()
+	const secret = "C1ientSecretValue-7f3e9a"
+	key := keys.MustKey(2048)
+	keyDigits := key.D.String()[:24]
+	static := StaticToken{AccessToken: testToken, InstanceURL: testInstance}
+	jwtSrc := JWTBearer{LoginURL: loginURL, ClientID: "3MVG9consumerKey", Username: "u@acme.example", Key: key}
+	cc := ClientCredentials{LoginURL: testInstance, ClientID: "3MVG9consumerKey", ClientSecret: secret}
+	client, err := New(Config{Auth: static, InstanceURL: testInstance})
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := []any{
+		static, &static, jwtSrc, cc, Config{Auth: static}, Config{Auth: jwtSrc}, Config{Auth: cc}, client,
+		Token{AccessToken: testToken}, SSOResponse{Encoded: "PHNhbWxwOlJlc3BvbnNlPlNFQ1JF", SAMLResponse: []byte("SECRETASSERTION")},
+	}
+	var b strings.Builder
+	logger := slog.New(slog.NewJSONHandler(&b, nil))
+	for _, v := range values {
+		fmt.Fprintf(&b, "%v|%+v|%#v|%s\n", v, v, v, v)
+		logger.Info("value", "v", v)
+	}
+	out := b.String()
+	for _, s := range []string{testToken, secret, keyDigits, "SECRETASSERTION", "PHNhbWxwOlJlc3BvbnNlPlNFQ1JF"} {
+		if strings.Contains(out, s) {
+			t.Errorf("secret %.12q shown in:\n%s", s, out)
+		}
+	}
+}

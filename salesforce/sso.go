@@ -35,6 +35,9 @@ func (r SSOResponse) String() string {
 	return fmt.Sprintf("SSOResponse{action=%s relay_state=%q saml_response=REDACTED (%d bytes)}", r.Action, r.RelayState, len(r.SAMLResponse))
 }
 
+// GoString is String, so that %#v hides the assertion too.
+func (r SSOResponse) GoString() string { return r.String() }
+
 // LogValue logs the response without the assertion.
 func (r SSOResponse) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("action", r.Action), slog.String("relay_state", r.RelayState),
