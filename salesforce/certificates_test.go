@@ -197,6 +197,13 @@ func TestCreateCertificate(t *testing.T) {
 			h.onSOAP("checkDeployStatus", ok(fixture(h.t, "deploy_status_succeeded.xml")))
 			h.onSOAP("readMetadata", ok(fixture(h.t, "read_certificate.xml")))
 		}, nil, 2},
+		{"deploy answer lost, the first deploy ran late: the second fails on the name, the certificate exists", 4096, func(h *harness) {
+			h.on(http.MethodGet, toolingQuery, ok(fixture(h.t, "tooling_empty.json")), ok(fixture(h.t, "tooling_empty.json")),
+				ok(fixture(h.t, "tooling_certificate_voicecert.json")))
+			h.onSOAP("deploy", reply{status: 503, body: "Service Unavailable"}, ok(fixture(h.t, "deploy.xml")))
+			h.onSOAP("checkDeployStatus", ok(fixture(h.t, "deploy_status_duplicate.xml")))
+			h.onSOAP("readMetadata", ok(fixture(h.t, "read_certificate.xml")))
+		}, nil, 2},
 		{"deploy answer lost, re-read shows the certificate: no second deploy", 4096, func(h *harness) {
 			h.on(http.MethodGet, toolingQuery, ok(fixture(h.t, "tooling_empty.json")), ok(fixture(h.t, "tooling_certificate_voicecert.json")))
 			h.onSOAP("deploy", reply{status: 500, body: fixture(h.t, "fault_request_limit.xml")})
