@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -190,8 +189,9 @@ func Check(data []byte, opts CheckOptions) Findings {
 		use    string
 	}
 	var certs []certAt
+	byEntity := keyCertificates(body)
 	for _, e := range doc.Entities {
-		for _, b64 := range keyCertificates(body, e.EntityID) {
+		for _, b64 := range byEntity[e.EntityID] {
 			where := fmt.Sprintf("entity %q", e.EntityID)
 			der, err := decodeBase64(b64.data)
 			if err != nil {
@@ -218,6 +218,12 @@ func Check(data []byte, opts CheckOptions) Findings {
 	}
 
 	// voicecert policy.
+	signing := map[string]int{}
+	for _, c := range certs {
+		if c.use == "" || c.use == "signing" {
+			signing[c.entity]++
+		}
+	}
 	for _, e := range doc.Entities {
 		saml20 := false
 		for i := range e.IDPSSODescriptors {
@@ -226,13 +232,7 @@ func Check(data []byte, opts CheckOptions) Findings {
 		if !saml20 {
 			add(SeverityError, GroupPolicy, RuleIDPSSODescriptor, "entity %q has no IDPSSODescriptor for SAML 2.0 (protocolSupportEnumeration %s)", e.EntityID, ProtocolSAML20)
 		}
-		signing := 0
-		for _, c := range certs {
-			if c.entity == e.EntityID && (c.use == "" || c.use == "signing") {
-				signing++
-			}
-		}
-		if saml20 && signing == 0 {
+		if saml20 && signing[e.EntityID] == 0 {
 			add(SeverityError, GroupPolicy, RuleSigningCertificate, "entity %q has no signing certificate; a service provider could verify nothing", e.EntityID)
 		}
 		if !e.ValidUntil.IsZero() && !now.Before(e.ValidUntil) {
@@ -258,7 +258,7 @@ func Check(data []byte, opts CheckOptions) Findings {
 		switch {
 		case newSet[c.SHA256] && !strong:
 			add(SeverityError, GroupPolicy, RuleNewCertificateKey, "new certificate %s has a %d-bit %s key; a new certificate must be RSA 2048 or 4096 bits", c, c.KeyBits, c.KeyType)
-		case !strong:
+		case !strong && !(c.KeyType == "RSA" && c.KeyBits < iamMinBits): // else IAM's rule already said it
 			add(SeverityWarning, GroupPolicy, RuleWeakKey, "certificate %s has a %d-bit %s key; new certificates must be RSA 2048 or 4096 bits", c, c.KeyBits, c.KeyType)
 		}
 		switch {
@@ -283,31 +283,29 @@ type keyCert struct {
 	use  string
 }
 
-// keyCertificates returns every X509Certificate inside a KeyDescriptor of any role
-// of the entity with the given entityID, in document order. The document has
-// already passed decodeMetadata.
-func keyCertificates(data []byte, entityID string) []keyCert {
+// keyCertificates returns, by entityID, every X509Certificate inside a
+// KeyDescriptor of any role, in document order, reading the document once. The
+// document has already passed decodeMetadata.
+func keyCertificates(data []byte) map[string][]keyCert {
 	d := xml.NewDecoder(bytes.NewReader(data))
-	var out []keyCert
+	out := map[string][]keyCert{}
+	var entity string // entityID of the enclosing EntityDescriptor
 	var inEntity, inCert bool
-	entityDepth, depth := 0, 0
 	var use []string // use of the enclosing KeyDescriptors
 	var text strings.Builder
 	for {
 		tok, err := d.Token()
-		if err == io.EOF || err != nil {
+		if err != nil {
 			return out
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			depth++
 			switch {
 			case t.Name.Space == nsMetadata && t.Name.Local == "EntityDescriptor":
-				inEntity = attr(t, "entityID") == entityID
-				entityDepth = depth
+				entity, inEntity = attr(t, "entityID"), true
 			case inEntity && t.Name.Space == nsMetadata && t.Name.Local == "KeyDescriptor":
 				use = append(use, attr(t, "use"))
-			case inEntity && len(use) > 0 && t.Name.Space == nsDSig && t.Name.Local == "X509Certificate":
+			case len(use) > 0 && t.Name.Space == nsDSig && t.Name.Local == "X509Certificate":
 				inCert = true
 				text.Reset()
 			}
@@ -315,13 +313,12 @@ func keyCertificates(data []byte, entityID string) []keyCert {
 			switch {
 			case inCert && t.Name.Space == nsDSig && t.Name.Local == "X509Certificate":
 				inCert = false
-				out = append(out, keyCert{data: text.String(), use: use[len(use)-1]})
-			case inEntity && t.Name.Space == nsMetadata && t.Name.Local == "KeyDescriptor" && len(use) > 0:
+				out[entity] = append(out[entity], keyCert{data: text.String(), use: use[len(use)-1]})
+			case len(use) > 0 && t.Name.Space == nsMetadata && t.Name.Local == "KeyDescriptor":
 				use = use[:len(use)-1]
-			case inEntity && depth == entityDepth:
+			case t.Name.Space == nsMetadata && t.Name.Local == "EntityDescriptor":
 				inEntity = false
 			}
-			depth--
 		case xml.CharData:
 			if inCert {
 				text.Write(t)

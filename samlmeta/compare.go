@@ -53,9 +53,17 @@ func CompareDocuments(a, b *Document) []string {
 	if len(ae) == 1 && len(be) == 1 {
 		return CompareEntities(ae[0], be[0])
 	}
+	byID := func(list []*EntityDescriptor) map[string]*EntityDescriptor {
+		m := make(map[string]*EntityDescriptor, len(list))
+		for _, e := range list {
+			m[e.EntityID] = e
+		}
+		return m
+	}
+	am, bm := byID(ae), byID(be)
 	var diffs []string
 	for _, x := range ae {
-		y := b.Entity(x.EntityID)
+		y := bm[x.EntityID]
 		if y == nil {
 			diffs = append(diffs, fmt.Sprintf("entity %q removed", x.EntityID))
 			continue
@@ -65,7 +73,7 @@ func CompareDocuments(a, b *Document) []string {
 		}
 	}
 	for _, y := range be {
-		if a.Entity(y.EntityID) == nil {
+		if am[y.EntityID] == nil {
 			diffs = append(diffs, fmt.Sprintf("entity %q added", y.EntityID))
 		}
 	}

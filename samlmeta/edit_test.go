@@ -1,13 +1,21 @@
 package samlmeta
 
 import (
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/beevik/etree"
 	"github.com/google/go-cmp/cmp"
 	dsig "github.com/russellhaering/goxmldsig"
+	"github.com/russellhaering/goxmldsig/etreeutils"
+
+	"github.com/voicecert/voicecert/internal/testenv"
 )
 
 // canonical returns the exclusive-canonical form of a document's root.
@@ -98,4 +106,168 @@ func mustParse(t testing.TB, data []byte) *Document {
 		t.Fatal(err)
 	}
 	return doc
+}
+
+// canonicalEntity returns the exclusive-canonical form of one entity of a
+// document, with the namespaces in scope at its place; if drop is not empty, the
+// KeyDescriptor holding that certificate (and the whitespace before it) is removed
+// first.
+func canonicalEntity(t testing.TB, data []byte, entityID, drop string) string {
+	t.Helper()
+	_, el, err := loadEntity(data, entityID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if drop != "" {
+		removed := false
+		for _, role := range el.ChildElements() {
+			for _, kd := range role.ChildElements() {
+				if isElement(kd, nsMetadata, "KeyDescriptor") && holdsCertificate(kd, drop) {
+					i := kd.Index()
+					role.RemoveChildAt(i)
+					if cd, ok := role.Child[i-1].(*etree.CharData); ok && cd.IsWhitespace() {
+						role.RemoveChildAt(i - 1)
+					}
+					removed = true
+				}
+			}
+		}
+		if !removed {
+			t.Fatalf("no KeyDescriptor holds %s", drop)
+		}
+	}
+	ctx, err := etreeutils.NSBuildParentContext(el)
+	if err != nil {
+		t.Fatal(err)
+	}
+	detached, err := etreeutils.NSDetatch(ctx, el)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("").Canonicalize(detached)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// Metadata shapes the edits must handle besides Salesforce's.
+const (
+	defaultNamespaceMetadata = `<?xml version="1.0" encoding="UTF-8"?>
+<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://default-ns.my.salesforce.com" cacheDuration="PT24H">
+    <IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+        <KeyDescriptor use="encryption"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>%s</X509Certificate></X509Data></KeyInfo></KeyDescriptor>
+        <KeyDescriptor><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>
+%s
+        </ds:X509Certificate></ds:X509Data></ds:KeyInfo></KeyDescriptor>
+        <NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified</NameIDFormat>
+        <SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://default-ns.my.salesforce.com/idp/endpoint/HttpPost"/>
+    </IDPSSODescriptor>
+    <Organization><OrganizationName xml:lang="en">Test</OrganizationName><OrganizationDisplayName xml:lang="en">Test</OrganizationDisplayName><OrganizationURL xml:lang="en">https://example.com</OrganizationURL></Organization>
+</EntityDescriptor>
+`
+	noKeyMetadata = `<?xml version="1.0" encoding="UTF-8"?>
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://no-key.my.salesforce.com">
+	<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+		<md:Extensions><x:Note xmlns:x="urn:example:note">kept</x:Note></md:Extensions>
+		<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://no-key.my.salesforce.com/idp/endpoint/HttpPost"/>
+	</md:IDPSSODescriptor>
+</md:EntityDescriptor>
+`
+)
+
+func TestAddSigningCertificateKeepsEverythingElse(t *testing.T) {
+	t.Parallel()
+	schema := testenv.Shared(t, "schemas/saml/saml-schema-metadata-2.0.xsd")
+	old := fixtureCert(t)
+	b64 := base64.StdEncoding.EncodeToString(old.X509.Raw)
+	encryption := newTestCert(t, 2048, "encryption", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 365*24*time.Hour)
+	added := newTestCert(t, 4096, "VoiceCert_2026", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), 365*24*time.Hour)
+	addedFP := Fingerprint(added.cert.Raw)
+
+	tests := []struct {
+		name     string
+		doc      []byte
+		entityID string
+		siblings []string // entities that must not change
+		before   []string // signing fingerprints before the edit
+	}{
+		{"Salesforce", fixtureMetadata(t), "https://kolide-dev-ed.my.salesforce.com", nil, []string{old.SHA256}},
+		{"second of two entities", entitiesDocument(t, "second-org.my.salesforce.com"), "https://second-org.my.salesforce.com",
+			[]string{"https://kolide-dev-ed.my.salesforce.com"}, []string{old.SHA256}},
+		{"first of two entities", entitiesDocument(t, "second-org.my.salesforce.com"), "https://kolide-dev-ed.my.salesforce.com",
+			[]string{"https://second-org.my.salesforce.com"}, []string{old.SHA256}},
+		{"default namespace, encryption key, ds declared per KeyInfo",
+			[]byte(fmt.Sprintf(defaultNamespaceMetadata, base64.StdEncoding.EncodeToString(encryption.cert.Raw), b64)),
+			"https://default-ns.my.salesforce.com", nil, []string{old.SHA256}},
+		{"no KeyDescriptor yet", []byte(noKeyMetadata), "https://no-key.my.salesforce.com", nil, nil},
+	}
+	var files []string
+	dir := t.TempDir()
+	for i, tc := range tests {
+		out, changed, err := AddSigningCertificate(tc.doc, tc.entityID, added.cert)
+		if err != nil || !changed {
+			t.Errorf("%s: add: changed=%v err=%v", tc.name, changed, err)
+			continue
+		}
+		doc := mustParse(t, out)
+		if diff := cmp.Diff(append(tc.before, addedFP), fingerprints(doc.Entity(tc.entityID).SigningCertificates())); diff != "" {
+			t.Errorf("%s: signing certificates (-want +got):\n%s", tc.name, diff)
+		}
+		for _, id := range tc.siblings {
+			if diff := cmp.Diff(canonicalEntity(t, tc.doc, id, ""), canonicalEntity(t, out, id, "")); diff != "" {
+				t.Errorf("%s: sibling %s changed (-want +got):\n%s", tc.name, id, diff)
+			}
+		}
+		if diff := cmp.Diff(canonicalEntity(t, tc.doc, tc.entityID, ""), canonicalEntity(t, out, tc.entityID, addedFP)); diff != "" {
+			t.Errorf("%s: the entity changed beyond the added key (-want +got):\n%s", tc.name, diff)
+		}
+		if tc.before != nil {
+			back, _, err := RemoveSigningCertificate(out, tc.entityID, addedFP)
+			if err != nil {
+				t.Errorf("%s: remove: %v", tc.name, err)
+			} else if diff := cmp.Diff(canonical(t, tc.doc), canonical(t, back)); diff != "" {
+				t.Errorf("%s: add then remove (-want +got):\n%s", tc.name, diff)
+			}
+		}
+		f := filepath.Join(dir, fmt.Sprintf("edited-%d.xml", i))
+		if err := os.WriteFile(f, out, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	testenv.ValidateXSD(t, schema, files...)
+}
+
+func TestRemoveSigningCertificateKeepsOrder(t *testing.T) {
+	t.Parallel()
+	entityID := "https://kolide-dev-ed.my.salesforce.com"
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := newTestCert(t, 2048, "a", start, 365*24*time.Hour)
+	b := newTestCert(t, 2048, "b", start, 365*24*time.Hour)
+	doc := fixtureMetadata(t)
+	for _, c := range []testCert{a, b} {
+		var err error
+		if doc, _, err = AddSigningCertificate(doc, entityID, c.cert); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := fixtureCert(t).SHA256
+	out, changed, err := RemoveSigningCertificate(doc, entityID, strings.ToUpper(Fingerprint(a.cert.Raw)))
+	if err != nil || !changed {
+		t.Fatalf("remove: changed=%v err=%v", changed, err)
+	}
+	if diff := cmp.Diff([]string{old, Fingerprint(b.cert.Raw)}, fingerprints(mustParse(t, out).Entity(entityID).SigningCertificates())); diff != "" {
+		t.Errorf("signing certificates (-want +got):\n%s", diff)
+	}
+	testenv.ValidateXSD(t, testenv.Shared(t, "schemas/saml/saml-schema-metadata-2.0.xsd"), writeTemp(t, out))
+}
+
+func writeTemp(t *testing.T, data []byte) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "doc.xml")
+	if err := os.WriteFile(f, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -1,6 +1,8 @@
 package samlmeta
 
 import (
+	"crypto/x509"
+	"errors"
 	"os"
 	"testing"
 )
@@ -43,6 +45,31 @@ func FuzzParse(f *testing.F) {
 			case RuleParseable, RuleEntityID, RuleUTF8, RuleBOM:
 				t.Fatalf("Parse accepted what Check calls %s: %s", x.Rule, x.Message)
 			}
+		}
+	})
+}
+
+// FuzzVerifyResponse feeds arbitrary bytes to VerifyResponse with the fixture's
+// certificate trusted. It may not panic, and whatever it verifies must name that
+// certificate as the signer and carry the fixture's signed Assertion ID and NameID.
+func FuzzVerifyResponse(f *testing.F) {
+	f.Add(fixtureResponse(f))
+	f.Add([]byte(responseOnlyAssertionSigned(f)))
+	cert := fixtureCert(f)
+	opts := VerifyOptions{Trusted: []*x509.Certificate{cert.X509}, Now: fixtureTime}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := VerifyResponse(data, opts)
+		if err != nil {
+			if !errors.Is(err, ErrSignature) {
+				t.Fatalf("error does not wrap ErrSignature: %v", err)
+			}
+			return
+		}
+		if v.Signer == nil || v.Signer.SHA256 != cert.SHA256 {
+			t.Fatalf("verified with signer %v", v.Signer)
+		}
+		if v.Assertion.ID != fixtureAssertionID || v.Assertion.NameID != fixtureNameID {
+			t.Fatalf("verified an Assertion with ID %q and NameID %q", v.Assertion.ID, v.Assertion.NameID)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/pem"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -127,5 +128,74 @@ func TestParseEntitiesDescriptor(t *testing.T) {
 	want := []string{"https://kolide-dev-ed.my.salesforce.com", "https://second-org.my.salesforce.com"}
 	if diff := cmp.Diff(want, ids); diff != "" {
 		t.Errorf("entities (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseRefusesHostileOrMalformedInput(t *testing.T) {
+	t.Parallel()
+	md := string(fixtureMetadata(t))
+	body := md[strings.Index(md, "?>")+2:]
+	tests := []struct {
+		name    string
+		data    []byte
+		wantErr string
+	}{
+		{"over the size cap", append([]byte(md), bytes.Repeat([]byte(" "), MaxDocumentSize)...), "too large"},
+		{"empty", nil, "empty"},
+		{"XXE", []byte(`<?xml version="1.0"?><!DOCTYPE md:EntityDescriptor [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>` +
+			strings.Replace(body, `entityID="https://kolide-dev-ed.my.salesforce.com"`, `entityID="&xxe;"`, 1)), "DOCTYPE or entity declaration"},
+		{"billion laughs", []byte(billionLaughs + body), "DOCTYPE or entity declaration"},
+		{"byte-order mark", append([]byte{0xEF, 0xBB, 0xBF}, md...), "byte-order mark"},
+		{"UTF-16", append([]byte{0xFE, 0xFF}, md...), "UTF-16"},
+		{"not UTF-8", []byte(strings.Replace(md, "</md:NameIDFormat>", "\xff</md:NameIDFormat>", 1)), "not valid UTF-8"},
+		{"declared Latin-1", []byte(strings.Replace(md, `encoding="UTF-8"`, `encoding="ISO-8859-1"`, 1)), `declares encoding "ISO-8859-1"`},
+		{"round-trip mismatch", []byte(strings.Replace(md, "<md:NameIDFormat>", "<md:NameIDFormat x:=\"y\">", 1)), "round-trip"},
+		{"wrong root namespace", []byte(strings.ReplaceAll(md, "urn:oasis:names:tc:SAML:2.0:metadata", "urn:oasis:names:tc:SAML:1.0:metadata")), "want an EntityDescriptor or EntitiesDescriptor"},
+		{"wrong root element", []byte(`<md:IDPSSODescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"/>`), "want an EntityDescriptor"},
+		{"not XML", []byte("entityID=https://kolide-dev-ed.my.salesforce.com"), "text outside its root"},
+		{"unclosed", []byte(md[:len(md)-30]), "not well-formed"},
+		{"two roots", []byte(md + body), "more than one root"},
+		{"deep nesting", []byte(`<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x">` + strings.Repeat("<a>", 200) + strings.Repeat("</a>", 200) + `</md:EntityDescriptor>`), "more than 100 deep"},
+		{"no entityID", []byte(strings.Replace(md, ` entityID="https://kolide-dev-ed.my.salesforce.com"`, "", 1)), "has no entityID"},
+		{"same entityID twice", entitiesDocument(t, "kolide-dev-ed.my.salesforce.com"), "two EntityDescriptors"},
+		{"no entity", []byte(`<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"/>`), "no EntityDescriptor"},
+		{"bad validUntil", []byte(strings.Replace(md, "2027-04-29T19:22:40.750Z", "tomorrow", 1)), "not an xs:dateTime"},
+		{"certificate not base64", []byte(strings.Replace(md, "<ds:X509Certificate>MIIE", "<ds:X509Certificate>!!!!", 1)), "not base64"},
+		{"certificate repeats an extension", withExtraKey(t, readTestdata(t, "repeated-extension.pem")), "does not parse"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse(tc.data)
+			if err == nil {
+				t.Fatal("Parse succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.wantErr) || !strings.HasPrefix(err.Error(), "samlmeta: ") {
+				t.Errorf("err = %v\nwant it to start with samlmeta: and contain %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestParseKeyDescriptorUses(t *testing.T) {
+	t.Parallel()
+	signing := fixtureCert(t)
+	encryption := newTestCert(t, 2048, "encryption", fixtureTime, time.Hour)
+	doc := mustParse(t, []byte(fmt.Sprintf(defaultNamespaceMetadata, base64.StdEncoding.EncodeToString(encryption.cert.Raw), base64.StdEncoding.EncodeToString(signing.X509.Raw))))
+	e := doc.Entities[0]
+	var uses []string
+	for _, kd := range e.IDPSSODescriptors[0].KeyDescriptors {
+		uses = append(uses, fmt.Sprintf("%q signing=%v certificates=%d", kd.Use, kd.IsSigning(), len(kd.Certificates())))
+	}
+	want := []string{`"encryption" signing=false certificates=1`, `"" signing=true certificates=1`}
+	if diff := cmp.Diff(want, uses); diff != "" {
+		t.Errorf("KeyDescriptors (-want +got):\n%s", diff)
+	}
+	// The signing certificate's base64 is spread over lines with indentation.
+	if diff := cmp.Diff([]string{signing.SHA256}, fingerprints(e.SigningCertificates())); diff != "" {
+		t.Errorf("SigningCertificates (-want +got):\n%s", diff)
+	}
+	if e.CacheDuration != "PT24H" || doc.CacheDuration != "PT24H" {
+		t.Errorf("cacheDuration = %q, %q", e.CacheDuration, doc.CacheDuration)
 	}
 }

@@ -102,6 +102,9 @@ func VerifyResponse(xml []byte, opts VerifyOptions) (*VerifiedResponse, error) {
 		return nil, err
 	}
 
+	if err := refuseLookalikeSignatures(root, "Response"); err != nil {
+		return nil, err
+	}
 	out := &VerifiedResponse{}
 	source := root
 	if len(directSignatures(root)) > 0 {
@@ -193,6 +196,18 @@ func directSignatures(el *etree.Element) []*etree.Element {
 	return out
 }
 
+// refuseLookalikeSignatures refuses a child named Signature outside the XML
+// Signature namespace: no real response has one, and it would otherwise pass for an
+// unsigned element whose signature is simply absent.
+func refuseLookalikeSignatures(el *etree.Element, what string) error {
+	for _, c := range el.ChildElements() {
+		if c.Tag == "Signature" && c.NamespaceURI() != nsDSig {
+			return fmt.Errorf("%w: the %s has a Signature element in namespace %q, not %s", ErrSignature, what, c.NamespaceURI(), nsDSig)
+		}
+	}
+	return nil
+}
+
 // verifyElement verifies the enveloped signature of el, a direct child ds:Signature
 // with one Reference to el's ID, against each trusted certificate in turn. It
 // returns the verified tree (parsed from the canonical bytes the digest covered), the
@@ -201,6 +216,9 @@ func verifyElement(el *etree.Element, what string, opts VerifyOptions) (*etree.E
 	id := el.SelectAttrValue("ID", "")
 	if id == "" {
 		return nil, nil, nil, fmt.Errorf("%w: the %s has no ID", ErrSignature, what)
+	}
+	if err := refuseLookalikeSignatures(el, what); err != nil {
+		return nil, nil, nil, err
 	}
 	sigs := directSignatures(el)
 	switch len(sigs) {

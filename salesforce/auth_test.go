@@ -1,0 +1,303 @@
+package salesforce
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/voicecert/voicecert/internal/keypool"
+)
+
+var keys keypool.Pool
+
+const loginURL = "https://login.salesforce.com"
+
+func TestJWTBearer(t *testing.T) {
+	t.Parallel()
+	key := keys.MustKey(2048)
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	suite.secret(base64.StdEncoding.EncodeToString(der)[40:100])
+	suite.secret(string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))[40:100])
+	suite.secret("00D5g00000AbCdE!AQ0AQFIRSTtokenSECRETvalue1234567890")
+
+	var h *harness
+	h = newHarness(t, func(c *Config) {
+		c.InstanceURL = ""
+		c.Auth = JWTBearer{LoginURL: loginURL, ClientID: "3MVG9consumerKey", Username: "integration@acme.example", Key: key}
+		c.OrgID = "00D5g00000AbCdE"
+	})
+	h.on(http.MethodPost, loginURL+"/services/oauth2/token", reply{status: 200, body: fixture(t, "token_jwt.json"),
+		check: func(t *testing.T, req *http.Request, body []byte) {
+			form, err := url.ParseQuery(string(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := form.Get("grant_type"); got != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
+				t.Errorf("grant_type = %q", got)
+			}
+			assertion := form.Get("assertion")
+			suite.secret(assertion)
+			tok, err := jwt.Parse(assertion, func(*jwt.Token) (any, error) { return &key.PublicKey, nil },
+				jwt.WithValidMethods([]string{"RS256"}), jwt.WithTimeFunc(h.clock.Now))
+			if err != nil {
+				t.Fatalf("assertion does not verify: %v", err)
+			}
+			claims := tok.Claims.(jwt.MapClaims)
+			exp, _ := claims.GetExpirationTime()
+			got := map[string]any{"iss": claims["iss"], "sub": claims["sub"], "aud": claims["aud"], "exp": exp.Time.UTC()}
+			want := map[string]any{"iss": "3MVG9consumerKey", "sub": "integration@acme.example", "aud": loginURL,
+				"exp": t0.Add(3 * time.Minute)}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("claims (-want +got):\n%s", diff)
+			}
+			if req.Header.Get("Authorization") != "" {
+				t.Errorf("JWT bearer request sent an Authorization header")
+			}
+		}})
+	ctx := context.Background()
+	org, err := h.c.OrgID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer, err := h.c.Issuer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{org, issuer}
+	want := []string{testOrgID, testInstance}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("org, issuer (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(Stats{}, h.c.Stats()); diff != "" {
+		t.Errorf("token requests are not API reads or writes (-want +got):\n%s", diff)
+	}
+}
+
+func TestClientCredentials(t *testing.T) {
+	t.Parallel()
+	const secret = "C1ientSecretValue-7f3e9a"
+	suite.secret(secret)
+	suite.secret("00D5g00000AbCdE!AQ0AQCLIENTcredsSECRET0987654321")
+	h := newHarness(t, func(c *Config) {
+		c.Auth = ClientCredentials{LoginURL: testInstance, ClientID: "3MVG9consumerKey", ClientSecret: secret}
+	})
+	h.on(http.MethodPost, "/services/oauth2/token", reply{status: 200, body: fixture(t, "token_client_credentials.json"),
+		check: func(t *testing.T, req *http.Request, body []byte) {
+			user, pass, ok := req.BasicAuth()
+			if !ok || user != "3MVG9consumerKey" || pass != secret {
+				t.Errorf("Basic auth = %q, ok=%v", user, ok)
+			}
+			if got := string(body); got != "grant_type=client_credentials" {
+				t.Errorf("body = %q", got)
+			}
+		}})
+	org, err := h.c.OrgID(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if org != testOrgID {
+		t.Errorf("OrgID = %q, want %q", org, testOrgID)
+	}
+}
+
+func TestTokenEndpointErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		status  int
+		body    string
+		code    string
+		hint    string
+		isAuthn bool
+	}{
+		{"not approved", 400, fixture(t, "token_error_unapproved.json"), "invalid_grant", "pre-authorize the user", true},
+		{"audience", 400, fixture(t, "token_error_audience.json"), "invalid_grant", "JWT audience", true},
+		{"client id", 400, fixture(t, "token_error_client.json"), "invalid_client_id", "consumer key", true},
+		{"html page", 404, "<html><body>Not Found</body></html>", "Not Found", "check the login URL", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, func(c *Config) {
+				c.Auth = JWTBearer{LoginURL: loginURL, ClientID: "3MVG9consumerKey", Username: "u@acme.example", Key: keys.MustKey(2048)}
+			})
+			h.on(http.MethodPost, loginURL+"/services/oauth2/token", reply{status: tt.status, body: tt.body,
+				check: func(t *testing.T, _ *http.Request, body []byte) {
+					form, _ := url.ParseQuery(string(body))
+					suite.secret(form.Get("assertion"))
+				}})
+			_, err := h.c.ListCertificates(context.Background())
+			suite.err(err)
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("err = %v, want *Error", err)
+			}
+			if e.Code != tt.code || !strings.Contains(err.Error(), tt.hint) {
+				t.Errorf("err = %v, want code %q and hint %q", err, tt.code, tt.hint)
+			}
+			if errors.Is(err, ErrAuthentication) != tt.isAuthn {
+				t.Errorf("errors.Is(err, ErrAuthentication) = %v", !tt.isAuthn)
+			}
+		})
+	}
+}
+
+func TestTokensRefused(t *testing.T) {
+	t.Parallel()
+	jwtToken := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1QGFjbWUuZXhhbXBsZSJ9.c2lnbmF0dXJlU0VDUkVU"
+	suite.secret(jwtToken)
+	tests := []struct {
+		name     string
+		instance string
+		orgID    string
+		token    string
+		want     error
+	}{
+		{"JWT-format access token", testInstance, "", jwtToken, ErrJWTAccessToken},
+		{"token for another org", testInstance, "00D000000000001", testToken, ErrWrongOrg},
+		{"plain http to a remote host", "http://acme.my.salesforce.com", "", testToken, ErrInsecureURL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, func(c *Config) {
+				c.InstanceURL = ""
+				c.OrgID = tt.orgID
+				c.Auth = StaticToken{AccessToken: tt.token, InstanceURL: tt.instance}
+			})
+			_, err := h.c.ListCertificates(context.Background())
+			suite.err(err)
+			if !errors.Is(err, tt.want) {
+				t.Errorf("err = %v, want %v", err, tt.want)
+			}
+			if n := h.mt.GetTotalCallCount(); n != 0 {
+				t.Errorf("%d requests sent, want none", n)
+			}
+		})
+	}
+}
+
+func TestLoopbackHTTPAllowed(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.InstanceURL = "http://127.0.0.1:8443" })
+	h.on(http.MethodGet, "http://127.0.0.1:8443/services/data/v63.0/tooling/query", ok(fixture(t, "tooling_empty.json")))
+	if _, err := h.c.ListCertificates(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNewReportsEveryProblem(t *testing.T) {
+	t.Parallel()
+	_, err := New(Config{InstanceURL: "http://acme.example.com", APIVersion: "v63", OrgID: "001xx"})
+	suite.err(err)
+	if err == nil {
+		t.Fatal("New accepted a bad config")
+	}
+	for _, want := range []string{"Config.Auth", "Config.InstanceURL", "APIVersion", "Config.OrgID"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
+
+func TestReauthenticatesOnceOnInvalidSession(t *testing.T) {
+	t.Parallel()
+	const second = "00D5g00000AbCdE!AQ0AQsecondSECRETtoken111111111"
+	suite.secret(second)
+	tests := []struct {
+		name       string
+		setup      func(h *harness)
+		wantErr    error
+		wantTokens int
+	}{
+		{"REST 401, then success", func(h *harness) {
+			h.on(http.MethodGet, "/services/data/v63.0/tooling/query",
+				reply{status: 401, body: fixture(h.t, "rest_invalid_session.json")}, ok(fixture(h.t, "tooling_empty.json")))
+		}, nil, 2},
+		{"REST 401 twice", func(h *harness) {
+			h.on(http.MethodGet, "/services/data/v63.0/tooling/query", reply{status: 401, body: fixture(h.t, "rest_invalid_session.json")})
+		}, ErrInvalidSession, 2},
+		{"SOAP fault, then success", func(h *harness) {
+			h.onSOAP("readMetadata", reply{status: 500, body: fixture(h.t, "fault_invalid_session.xml")}, ok(fixture(h.t, "read_idp.xml")))
+		}, nil, 2},
+		{"SOAP fault twice", func(h *harness) {
+			h.onSOAP("readMetadata", reply{status: 500, body: fixture(h.t, "fault_invalid_session.xml")})
+		}, ErrInvalidSession, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src := &countingSource{tokens: []string{testToken, second}}
+			h := newHarness(t, func(c *Config) { c.Auth = src })
+			tt.setup(h)
+			var err error
+			if strings.HasPrefix(tt.name, "SOAP") {
+				_, err = h.c.IdentityProvider(context.Background())
+			} else {
+				_, err = h.c.ListCertificates(context.Background())
+			}
+			suite.err(err)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Errorf("err = %v, want %v", err, tt.wantErr)
+			}
+			if got := src.count(); got != tt.wantTokens {
+				t.Errorf("token source called %d times, want %d", got, tt.wantTokens)
+			}
+			if got := h.mt.GetTotalCallCount(); got != 2 {
+				t.Errorf("%d requests, want 2 (one retry, never a loop)", got)
+			}
+		})
+	}
+}
+
+func TestSecretsRedacted(t *testing.T) {
+	t.Parallel()
+	tok := &Token{AccessToken: testToken, InstanceURL: testInstance, Scope: "api web"}
+	sso := &SSOResponse{SAMLResponse: []byte("<samlp:Response>SECRETASSERTION</samlp:Response>"), Encoded: "PHNhbWxwOlJlc3BvbnNlPlNFQ1JFVEFTU0VSVElPTjwvc2FtbHA6UmVzcG9uc2U+", RelayState: "https://x"}
+	suite.secret("SECRETASSERTION")
+	suite.secret(sso.Encoded)
+	var b strings.Builder
+	logger := slog.New(slog.NewTextHandler(&b, nil))
+	logger.Info("values", "token", tok, "sso", sso)
+	logger.Info("values", "token", *tok, "sso", *sso)
+	out := b.String() + fmt.Sprint(tok, sso) + fmt.Sprintf("%v %+v %s", *tok, *sso, tok)
+	if !strings.Contains(out, "REDACTED") {
+		t.Fatalf("output %q shows no redaction at all", out)
+	}
+	for _, s := range []string{testToken, "SECRETASSERTION", sso.Encoded} {
+		if strings.Contains(out, s) {
+			t.Errorf("secret %.8q shown in %q", s, out)
+		}
+	}
+}
+
+func TestTokenRequestRetriedWhenUnavailable(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) {
+		c.Auth = ClientCredentials{LoginURL: testInstance, ClientID: "3MVG9consumerKey", ClientSecret: "C1ientSecretValue-7f3e9a"}
+	})
+	h.on(http.MethodPost, "/services/oauth2/token", reply{status: 503, body: "<html>Service Unavailable</html>"},
+		ok(fixture(t, "token_client_credentials.json")))
+	h.on(http.MethodGet, toolingQuery, ok(fixture(t, "tooling_empty.json")))
+	if _, err := h.c.ListCertificates(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.count("POST " + testInstance + "/services/oauth2/token"); got != 2 {
+		t.Errorf("%d token requests, want 2", got)
+	}
+}
