@@ -34,6 +34,8 @@ type command struct {
 // commands lists the subcommands in the order usage shows them.
 func commands() []command {
 	return []command{
+		{"sim", "sim [--sf-addr 127.0.0.1:0] [--aws-addr 127.0.0.1:0] [--contact-centers 2] [--expires-in 240h] [--latency 0] [--iam-trust all|first] [--assertion-lifetime 5m] [--request-log FILE]",
+			"start the Salesforce and AWS fakes on loopback and print how to reach them", runSim},
 		{"metadata", "metadata inspect FILE|URL [--json]", "show SAML metadata and the pre-upload check's findings", runMetadata},
 	}
 }

@@ -5,7 +5,10 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"flag"
+	"log/slog"
 	"os"
+
+	"github.com/voicecert/voicecert/salesforce"
 )
 
 // sfAuth is how the CLI gets Salesforce access tokens.
@@ -159,4 +162,36 @@ func joinAnd(names []string) string {
 		out += ", " + n
 	}
 	return out + " and " + names[len(names)-1]
+}
+
+// salesforceConfig returns the salesforce.Config the settings describe, reading
+// the JWT key when the JWT bearer flow is used. logger receives the client's
+// debug lines.
+func (s *sfSettings) salesforceConfig(logger *slog.Logger) (salesforce.Config, error) {
+	mode, err := s.auth()
+	if err != nil {
+		return salesforce.Config{}, err
+	}
+	for _, u := range []struct{ name, v string }{{"SF_INSTANCE_URL", s.instanceURL}, {"SF_LOGIN_URL", s.loginURL}} {
+		if u.v != "" {
+			if err := checkServiceURL(u.name, u.v); err != nil {
+				return salesforce.Config{}, err
+			}
+		}
+	}
+	cfg := salesforce.Config{InstanceURL: s.instanceURL, APIVersion: s.apiVersion, OrgID: s.orgID, Logger: logger}
+	switch mode {
+	case sfAuthToken:
+		cfg.Auth = salesforce.StaticToken{AccessToken: s.accessToken, InstanceURL: s.instanceURL}
+	case sfAuthJWT:
+		key, err := readRSAKey(s.jwtKeyFile)
+		if err != nil {
+			return salesforce.Config{}, err
+		}
+		cfg.Auth = salesforce.JWTBearer{LoginURL: s.tokenURL(), ClientID: s.clientID, Username: s.username, Key: key}
+	case sfAuthClientCredentials:
+		cfg.Auth = salesforce.ClientCredentials{LoginURL: s.tokenURL(), ClientID: s.clientID, ClientSecret: s.clientSecret}
+	}
+	logger.Debug("salesforce settings", "auth", string(mode), "instance_url", s.instanceURL, "login_url", s.tokenURL(), "org_id", s.orgID)
+	return cfg, nil
 }
