@@ -301,3 +301,57 @@ func TestTokenRequestRetriedWhenUnavailable(t *testing.T) {
 		t.Errorf("%d token requests, want 2", got)
 	}
 }
+
+func TestTokenSourcesReportEveryMissingField(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		src  TokenSource
+		want []string
+	}{
+		{"JWT bearer", JWTBearer{}, []string{"ClientID", "Username", "Key", "LoginURL"}},
+		{"JWT bearer over http", JWTBearer{LoginURL: "http://login.example", ClientID: "c", Username: "u", Key: keys.MustKey(2048)}, []string{"https"}},
+		{"client credentials", ClientCredentials{}, []string{"ClientID", "ClientSecret", "LoginURL"}},
+		{"static", StaticToken{}, []string{"AccessToken"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := tt.src.Token(context.Background())
+			suite.err(err)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %s", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestOrgIDs(t *testing.T) {
+	t.Parallel()
+	// The 18-character forms were computed independently of id18.
+	tests := []struct{ in, want string }{
+		{"00D5g00000AbCdE", "00D5g00000AbCdEEAV"},
+		{"00D000000000001", "00D000000000001EAA"},
+		{"00D5g00000AbCdEEAV", "00D5g00000AbCdEEAV"},
+	}
+	for _, tt := range tests {
+		if got := id18(tt.in); got != tt.want {
+			t.Errorf("id18(%s) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+	if !sameOrg("00D5g00000AbCdE", "00D5g00000AbCdEEAV") || sameOrg("00D5g00000AbCdE", "00D5g00000AbCde") {
+		t.Errorf("sameOrg compares wrongly")
+	}
+	got, ok := orgIDFromAccessToken(testToken)
+	if !ok || got != testOrgID {
+		t.Errorf("orgIDFromAccessToken = %q, %v", got, ok)
+	}
+	if _, ok := orgIDFromAccessToken("eyJhbGciOiJSUzI1NiJ9.e30.x"); ok {
+		t.Errorf("a JWT gave an org id")
+	}
+}

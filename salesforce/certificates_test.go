@@ -8,6 +8,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -129,7 +130,8 @@ func deployCheck(keySize string) func(t *testing.T, _ *http.Request, body []byte
 			names = append(names, n)
 		}
 		wantNames := []string{"certs/VoiceCert_20261203.crt", "certs/VoiceCert_20261203.crt-meta.xml", "package.xml"}
-		if diff := cmp.Diff(wantNames, sortedStrings(names)); diff != "" {
+		sort.Strings(names)
+		if diff := cmp.Diff(wantNames, names); diff != "" {
 			t.Errorf("zip files (-want +got):\n%s", diff)
 		}
 		if n := len(files["certs/VoiceCert_20261203.crt"]); n != 0 {
@@ -156,18 +158,6 @@ func deployCheck(keySize string) func(t *testing.T, _ *http.Request, body []byte
 			}
 		}
 	}
-}
-
-func sortedStrings(s []string) []string {
-	out := append([]string(nil), s...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
 }
 
 func TestCreateCertificate(t *testing.T) {

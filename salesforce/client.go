@@ -24,7 +24,9 @@ const DefaultAPIVersion = "63.0"
 // Config configures a [Client]. Only Auth is required.
 type Config struct {
 	// InstanceURL is the org's My Domain URL (https://MyDomain.my.salesforce.com).
-	// Plain http is allowed only for loopback hosts. Zero: the token's instance_url.
+	// Plain http is allowed only for loopback hosts. A path, as a fake serving
+	// several orgs on one host gives each org, is kept: every API path lives under
+	// it. Zero: the token's instance_url.
 	InstanceURL string
 	// APIVersion is the REST and Metadata API version, such as "63.0". Zero:
 	// [DefaultAPIVersion].

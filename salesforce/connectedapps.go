@@ -302,6 +302,9 @@ func patchCertificate(rec *record, cert string) (out []byte, changed bool, err e
 				current = t.Name.Local
 				switch current {
 				case "certificate":
+					if found {
+						return nil, false, errors.New("its samlConfig has two certificate elements")
+					}
 					found = true
 					certStart, certTagEnd = before, d.InputOffset()
 					certSelfClosing = bytes.HasSuffix(doc[certStart:certTagEnd], []byte("/>"))

@@ -2,14 +2,19 @@ package salesforce_test
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"log"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/jarcoal/httpmock"
 
 	"github.com/voicecert/voicecert/salesforce"
+	"github.com/voicecert/voicecert/salesforce/sftest"
+	"github.com/voicecert/voicecert/samlmeta"
 )
 
 // answer returns a responder that serves a recorded answer from testdata.
@@ -62,4 +67,68 @@ func Example() {
 	// VoiceCert_20261203 (4096 bits) expires 2028-12-03
 	// the Identity Provider signs with SelfSignedCert_24Apr2017_180044
 	// {Reads:2 Writes:0}
+}
+
+// The Salesforce half of a rotation against the fake org: create a certificate,
+// point the Identity Provider and a contact center's connected app at it, and see
+// which certificate signs the contact center's SSO assertion.
+func ExampleClient_CreateCertificate() {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	srv, err := sftest.Start(sftest.Config{Now: func() time.Time { return now }})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	org := srv.DefaultOrg()
+
+	client, err := salesforce.New(salesforce.Config{
+		OrgID: org.ID(),
+		Auth: salesforce.JWTBearer{LoginURL: org.LoginURL(), ClientID: org.OAuthClientID(),
+			Username: org.Username(), Key: org.OAuthKey()},
+		Now:   func() time.Time { return now },
+		Sleep: func(context.Context, time.Duration) error { return nil },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	centers, err := client.ListContactCenters(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cc := centers[0]
+	fmt.Println("contact center:", cc.Name, "app:", cc.ConnectedApp)
+
+	cert, err := client.CreateCertificate(ctx, "VoiceCert_20260301", "VoiceCert 2026-03-01", 4096)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("created:", cert.DeveloperName, "expires", cert.ExpirationDate.Format("2006-01-02"))
+	if err := client.SetIdentityProviderCertificate(ctx, cert.DeveloperName); err != nil {
+		log.Fatal(err)
+	}
+	if err := client.SetConnectedAppCertificate(ctx, cc.ConnectedApp, cert.DeveloperName); err != nil {
+		log.Fatal(err)
+	}
+	app, err := client.ConnectedApp(ctx, cc.ConnectedApp)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("app signs with:", app.Certificate)
+
+	sso, err := client.ProbeSSO(ctx, cc.IdentityURL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	block, _ := pem.Decode(cert.PEM)
+	x, _ := x509.ParseCertificate(block.Bytes)
+	v, err := samlmeta.VerifyResponse(sso.SAMLResponse, samlmeta.VerifyOptions{Trusted: []*x509.Certificate{x}, Now: now})
+	fmt.Println("assertion signed by the new certificate:", err == nil && v.Signer.SHA256 == samlmeta.Fingerprint(x.Raw))
+	fmt.Printf("%+v\n", client.Stats())
+	// Output:
+	// contact center: ContactCenter1 app: ContactCenter1_Connected_App
+	// created: VoiceCert_20260301 expires 2028-03-01
+	// app signs with: VoiceCert_20260301
+	// assertion signed by the new certificate: true
+	// {Reads:18 Writes:3}
 }

@@ -110,6 +110,13 @@ func (r *recorder) check() int {
 			failed = true
 		}
 	}
+	// Secrets the tests never saw (tokens the fake issued) are caught by their shape.
+	for name, shape := range secretShapes {
+		if m := shape.FindString(text); m != "" {
+			fmt.Fprintf(os.Stderr, "FAIL: something shaped like %s (starting %.6q) appears in a log line or an error\n", name, m)
+			failed = true
+		}
+	}
 	if !failed && len(r.files) > 0 {
 		failed = !validateCaptured(r.files)
 	}
@@ -117,6 +124,15 @@ func (r *recorder) check() int {
 		return 1
 	}
 	return 0
+}
+
+// secretShapes match secrets by their form: Salesforce session ids, JWTs, base64 of
+// a SAML Response, PEM private keys.
+var secretShapes = map[string]*regexp.Regexp{
+	"a session id":      regexp.MustCompile(`00D[A-Za-z0-9]{12}![A-Za-z0-9._]{8,}`),
+	"a JWT":             regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.`),
+	"a SAMLResponse":    regexp.MustCompile(`PHNhbWxwOlJlc3BvbnNl|PD94bWwgdmVyc2lvbj0i`),
+	"a PEM private key": regexp.MustCompile(`BEGIN (RSA )?PRIVATE KEY`),
 }
 
 // validateCaptured validates the captured SOAP bodies and deployed files against

@@ -47,7 +47,6 @@ func updatedIdP(t *testing.T, body []byte) []string {
 	var env struct {
 		Metadata []struct {
 			Type     string `xml:"http://www.w3.org/2001/XMLSchema-instance type,attr"`
-			Inner    string `xml:",innerxml"`
 			FullName string `xml:"fullName"`
 			Cert     string `xml:"certificateName"`
 			Enable   string `xml:"enableIdentityProvider"`

@@ -3,8 +3,8 @@ package salesforce
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
