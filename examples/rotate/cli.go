@@ -21,6 +21,8 @@ type cli struct {
 	getenv         env
 	log            *slog.Logger
 	synopsis       string // of the subcommand being parsed, for -h
+	// interactive says stdin is a terminal: apply then asks for confirmation.
+	interactive bool
 }
 
 // command is a subcommand: its name, one line of help, and what it runs.
@@ -43,7 +45,7 @@ func commands() []command {
 // run runs the CLI with args (without the program name) and returns its exit
 // code. Errors are printed on stderr as one line; logs go to stderr too.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv env) int {
-	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, log: newLogger(stderr, false)}
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, log: newLogger(stderr, false), interactive: isTerminal(stdin)}
 	err := c.dispatch(ctx, args)
 	if err != nil && !errors.Is(err, errReported) {
 		fmt.Fprintf(stderr, "rotate: %s\n", oneLine(err))
@@ -83,10 +85,10 @@ func (c *cli) usage(w io.Writer) {
 	fmt.Fprintf(w, "3 refused before any write, 4 rolled back.\n")
 }
 
-// newLogger returns the CLI's logger: text records on w, debug ones only when
-// verbose.
+// newLogger returns the CLI's logger: text records on w, from warnings up
+// (progress and results go to stdout), and from debug up when verbose.
 func newLogger(w io.Writer, verbose bool) *slog.Logger {
-	level := slog.LevelInfo
+	level := slog.LevelWarn
 	if verbose {
 		level = slog.LevelDebug
 	}
@@ -158,7 +160,7 @@ func (f *commonFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.renewBefore, "renew-before", 720*time.Hour, "rotate certificates that expire within this window")
 	fs.IntVar(&f.keySize, "key-size", 4096, "RSA key size of a new certificate: 2048 or 4096")
 	fs.StringVar(&f.certificatePrefix, "certificate-prefix", "VoiceCert_", "DeveloperName prefix of the certificates voicecert creates")
-	fs.StringVar(&f.providerName, "aws-provider-name", "", "IAM SAML provider name or ARN, when the connected app's Role attribute does not name it (default SalesforceServiceVoiceIdp)")
+	fs.StringVar(&f.providerName, "aws-provider-name", "", "IAM SAML provider name, used when the connected app's Role attribute does not name the provider ARN (default SalesforceServiceVoiceIdp)")
 	fs.StringVar(&f.roleARNTemplate, "aws-role-arn-template", "", "role to assume into each AWS account for the IAM calls, e.g. 'arn:aws:iam::{account}:role/NAME'")
 }
 

@@ -29,6 +29,8 @@ type fakeOptions struct {
 	latency           time.Duration
 	trustFirstOnly    bool
 	assertionLifetime time.Duration
+	// org, when set, adjusts the org before the fake starts (tests).
+	org func(*sftest.OrgConfig)
 	// requestLog, when set, receives one JSON line per request to either fake.
 	requestLog io.Writer
 	logger     *slog.Logger
@@ -127,6 +129,13 @@ func startFakes(ctx context.Context, o fakeOptions) (_ *fakes, err error) {
 		ccs[i] = sftest.ContactCenterConfig{InternalName: fmt.Sprintf("ContactCenter%d", i+1), Name: fmt.Sprintf("Contact Center %d", i+1)}
 	}
 	cert := "SelfSignedCert_" + now.UTC().Format("02Jan2006_150405")
+	orgCfg := sftest.OrgConfig{
+		Certificates:   []sftest.CertificateConfig{{DeveloperName: cert, ExpiresAt: now.Add(o.expiresIn)}},
+		ContactCenters: ccs,
+	}
+	if o.org != nil {
+		o.org(&orgCfg)
+	}
 	f.sf, err = sftest.Start(sftest.Config{
 		Addr:              o.sfAddr,
 		Latency:           o.latency,
@@ -134,10 +143,7 @@ func startFakes(ctx context.Context, o fakeOptions) (_ *fakes, err error) {
 		AssertionLifetime: o.assertionLifetime,
 		OnRequest:         sfLog,
 		Logger:            o.logger,
-		Orgs: []sftest.OrgConfig{{
-			Certificates:   []sftest.CertificateConfig{{DeveloperName: cert, ExpiresAt: now.Add(o.expiresIn)}},
-			ContactCenters: ccs,
-		}},
+		Orgs:              []sftest.OrgConfig{orgCfg},
 	})
 	if err != nil {
 		return nil, failed("sim: starting the Salesforce fake: %w", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"time"
 )
@@ -62,9 +63,9 @@ func runSim(ctx context.Context, c *cli, args []string) error {
 	if _, err := c.stdout.Write(append(line, '\n')); err != nil {
 		return failed("sim: writing to stdout: %w", err)
 	}
-	c.log.Info("sim: serving; stop with Ctrl-C", "salesforce", fakes.info.Salesforce.InstanceURL, "aws", fakes.info.AWS.EndpointURL,
-		"contact_centers", len(fakes.info.ContactCenters))
+	fmt.Fprintf(c.stderr, "rotate sim: Salesforce at %s, AWS at %s, %d contact centers; stop with Ctrl-C\n",
+		fakes.info.Salesforce.InstanceURL, fakes.info.AWS.EndpointURL, len(fakes.info.ContactCenters))
 	<-ctx.Done()
-	c.log.Info("sim: stopping")
+	fmt.Fprintf(c.stderr, "rotate sim: stopping\n")
 	return nil
 }
