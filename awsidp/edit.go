@@ -92,6 +92,11 @@ func (e *Edit) validate() error {
 //     AssertionEncryptionMode or private keys);
 //  5. read back and compare (ErrNotConfirmed when IAM holds something else).
 //
+// ErrInvalidMetadata comes either from the local checks (nothing was sent) or
+// from IAM refusing the document with InvalidInput; only the latter is an
+// [*Error] (errors.As), which tells a caller that IAM itself, not awsidp,
+// refused, for instance a document with two signing certificates.
+//
 // Result.Previous is the document to restore with [Client.Restore]. When
 // UpdateSAMLProvider succeeded but the read-back failed or differs, Apply
 // returns the Result with the error. When UpdateSAMLProvider itself fails, it

@@ -1,12 +1,15 @@
 package awsidp
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"errors"
+	"log/slog"
 	"math/big"
 	"strings"
 	"testing"
@@ -389,5 +392,51 @@ func TestApplyRefusesOverTheKeyQuota(t *testing.T) {
 	// A swap at the quota stays within it.
 	if _, err := newTestClient(f).Apply(context.Background(), Edit{ARN: testProvider, EntityID: orgA, Add: c.new, RemoveSHA256: sha(c.old), Expected: []byte(doc)}); err != nil {
 		t.Fatalf("swap at the quota: %v", err)
+	}
+}
+
+func TestApplyTellsLocalRefusalFromIAMRefusal(t *testing.T) {
+	t.Parallel()
+	c := certs()
+	doc := metadata(entity{orgA, []*x509.Certificate{c.old}})
+	f := newFakeIAM(map[string]string{testProvider: doc})
+	_, local := newTestClient(f).Apply(context.Background(), Edit{ARN: testProvider, EntityID: orgA, Add: smallKeyCert(t), Expected: []byte(doc)})
+	f.fail["UpdateSAMLProvider"] = apiError("UpdateSAMLProvider", 400, &iamtypes.InvalidInputException{Message: aws.String("Could not parse metadata.")})
+	_, remote := newTestClient(f).Apply(context.Background(), Edit{ARN: testProvider, EntityID: orgA, Add: c.new, Expected: []byte(doc)})
+	var ae *Error
+	if !errors.Is(local, ErrInvalidMetadata) || errors.As(local, &ae) {
+		t.Errorf("local refusal = %v, want ErrInvalidMetadata without an *Error", local)
+	}
+	if !errors.Is(remote, ErrInvalidMetadata) || !errors.As(remote, &ae) || ae.Code != "InvalidInput" {
+		t.Errorf("IAM refusal = %v, want ErrInvalidMetadata in an *Error with code InvalidInput", remote)
+	}
+}
+
+func TestLogsNeverHoldDocuments(t *testing.T) {
+	t.Parallel()
+	c := certs()
+	doc := metadata(entity{orgA, []*x509.Certificate{c.old}})
+	f := newFakeIAM(map[string]string{testProvider: doc})
+	var logs bytes.Buffer
+	client := newTestClient(f)
+	client.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx := context.Background()
+	if _, err := client.FindProvider(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	res, err := client.Apply(ctx, Edit{ARN: testProvider, EntityID: orgA, Add: c.new, Expected: []byte(doc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Restore(ctx, testProvider, res.Previous, res.Current); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "updated SAML provider") || !strings.Contains(logs.String(), "restored SAML provider") {
+		t.Fatalf("the writes were not logged:\n%s", logs.String())
+	}
+	for _, secretish := range []string{"<md:", "EntityDescriptor", base64.StdEncoding.EncodeToString(c.new.Raw)[:40]} {
+		if strings.Contains(logs.String(), secretish) {
+			t.Errorf("the logs hold document content %q:\n%s", secretish, logs.String())
+		}
 	}
 }

@@ -16,61 +16,64 @@ import (
 // that also wraps the SDK's original error (smithy.APIError, the typed
 // exceptions of service/iam/types and service/sts/types).
 var (
-	// ErrProviderNotFound: no SAML provider with that ARN or name (IAM's
-	// NoSuchEntity, or no match in ListSAMLProviders).
+	// ErrProviderNotFound means there is no SAML provider with that ARN or
+	// name (IAM's NoSuchEntity, no match in ListSAMLProviders, or STS's
+	// "Specified provider doesn't exist").
 	ErrProviderNotFound = errors.New("awsidp: SAML provider not found")
-	// ErrAmbiguousProvider: several SAML providers match the name given.
+	// ErrAmbiguousProvider means several SAML providers match the name given.
 	ErrAmbiguousProvider = errors.New("awsidp: several SAML providers match")
-	// ErrInvalidMetadata: a metadata document fails a rule (checked locally
-	// before any write), or IAM refused it with InvalidInput.
+	// ErrInvalidMetadata means a metadata document fails a rule checked
+	// locally before any write, or IAM refused it with InvalidInput.
 	ErrInvalidMetadata = errors.New("awsidp: invalid SAML metadata document")
-	// ErrInvalidInput: IAM refused a request with InvalidInput for another
-	// reason than the metadata document, or an argument was malformed.
+	// ErrInvalidInput means an argument was malformed, or IAM refused a
+	// request with InvalidInput for another reason than the document.
 	ErrInvalidInput = errors.New("awsidp: invalid input")
-	// ErrDocumentChanged: the provider's document is not the one the caller
-	// planned on; nothing was written.
+	// ErrDocumentChanged means the provider's document is not the one the
+	// caller planned on; nothing was written.
 	ErrDocumentChanged = errors.New("awsidp: provider document changed since it was planned on")
-	// ErrNotConfirmed: after a write, IAM returned another document than the
-	// one written.
+	// ErrNotConfirmed means that after a write IAM returned another document
+	// than the one written.
 	ErrNotConfirmed = errors.New("awsidp: write not confirmed by read-back")
-	// ErrLimitExceeded: an IAM quota was reached (IAM's LimitExceeded). It is
-	// never retried.
+	// ErrLimitExceeded means an IAM quota is reached (IAM's LimitExceeded, or
+	// the local quota check). It is never retried.
 	ErrLimitExceeded = errors.New("awsidp: IAM limit exceeded")
-	// ErrThrottled: IAM or STS still throttled after the SDK retryer's attempts.
+	// ErrThrottled means IAM or STS still throttled after the SDK retryer's
+	// attempts.
 	ErrThrottled = errors.New("awsidp: throttled")
-	// ErrAccessDenied: AccessDenied from IAM (missing permission) or from STS
-	// (the role's trust policy does not allow the provider, or the role is
-	// wrong). Not caused by a certificate: a rotation stops without rollback.
+	// ErrAccessDenied means IAM (a missing permission) or STS (a trust policy
+	// that does not allow the provider, or a wrong role) answered
+	// AccessDenied. Not caused by a certificate: a rotation stops without
+	// rollback.
 	ErrAccessDenied = errors.New("awsidp: access denied")
 
-	// ErrSignatureRejected: STS answered "Response signature invalid": the
-	// provider's document does not (yet) trust the certificate that signed the
-	// assertion.
+	// ErrSignatureRejected means STS answered "Response signature invalid":
+	// the provider's document does not (yet) trust the certificate that
+	// signed the assertion.
 	ErrSignatureRejected = errors.New("awsidp: STS rejected the SAML response signature")
-	// ErrClaimRejected: STS answered IDPRejectedClaim. Not caused by a
+	// ErrClaimRejected means STS answered IDPRejectedClaim. Not caused by a
 	// certificate: a rotation stops without rollback.
 	ErrClaimRejected = errors.New("awsidp: STS rejected a claim of the assertion")
-	// ErrIssuerMismatch: the assertion's Issuer is not an entityID of the
+	// ErrIssuerMismatch means the assertion's Issuer is not an entityID of the
 	// provider's document. Not caused by a certificate: a rotation stops
 	// without rollback.
 	ErrIssuerMismatch = errors.New("awsidp: assertion issuer not present in the provider")
-	// ErrRoleSessionName: the assertion's RoleSessionName attribute is missing
-	// or malformed. Not caused by a certificate: a rotation stops without
-	// rollback.
+	// ErrRoleSessionName means the assertion's RoleSessionName attribute is
+	// missing or malformed. Not caused by a certificate: a rotation stops
+	// without rollback.
 	ErrRoleSessionName = errors.New("awsidp: assertion RoleSessionName missing or invalid")
-	// ErrExpired: STS answered ExpiredTokenException: the assertion is outside
-	// its validity window.
+	// ErrExpired means STS answered ExpiredTokenException: the assertion is
+	// outside its validity window.
 	ErrExpired = errors.New("awsidp: assertion expired")
-	// ErrAssertionRejected: STS rejected the assertion (InvalidIdentityToken)
-	// for another reason than those above, such as a wrong audience or
-	// recipient.
+	// ErrAssertionRejected means STS rejected the assertion
+	// (InvalidIdentityToken) for another reason than those above, such as a
+	// wrong audience or recipient.
 	ErrAssertionRejected = errors.New("awsidp: STS rejected the assertion")
-	// ErrMetadataMismatch: metadata downloaded from the identity provider does
-	// not name the expected entityID and certificate.
+	// ErrMetadataMismatch means metadata downloaded from the identity provider
+	// does not name the expected entityID and certificate.
 	ErrMetadataMismatch = errors.New("awsidp: downloaded metadata does not match")
-	// ErrRegionDisabled: STS is not activated in the probe's region.
+	// ErrRegionDisabled means STS is not activated in the probe's region.
 	ErrRegionDisabled = errors.New("awsidp: STS region disabled")
-	// ErrNoRolePair: the assertion's Role attribute names no role for the
+	// ErrNoRolePair means the assertion's Role attribute names no role for the
 	// provider under test, or several.
 	ErrNoRolePair = errors.New("awsidp: no single role for the provider in the Role attribute")
 )
@@ -107,6 +110,8 @@ type Error struct {
 	Err        error  // the SDK's error
 }
 
+// Error says which call failed, AWS's code, message, HTTP status and request
+// ID, and what to do.
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "awsidp: %s %s failed", e.Service, e.Operation)

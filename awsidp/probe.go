@@ -106,7 +106,7 @@ func (p Probe) validate() error {
 // does not trust the signer, or an update has not propagated), or one of the
 // causes that are not about certificates: ErrAccessDenied, ErrClaimRejected,
 // ErrIssuerMismatch, ErrRoleSessionName; or ErrExpired, ErrAssertionRejected,
-// ErrRegionDisabled, ErrThrottled.
+// ErrProviderNotFound, ErrRegionDisabled, ErrThrottled.
 func ProbeSSO(ctx context.Context, client STSAPI, p Probe) error {
 	if client == nil {
 		return errors.New("awsidp: ProbeSSO: the STS client is nil; build one with sts.NewFromConfig")
@@ -125,10 +125,34 @@ func ProbeSSO(ctx context.Context, client STSAPI, p Probe) error {
 		out.Credentials = nil // never kept, logged or returned
 	}
 	if err != nil {
-		return awsError("STS", "AssumeRoleWithSAML", err, stsKind)
+		return redact(awsError("STS", "AssumeRoleWithSAML", err, stsKind), p.SAMLResponse)
 	}
 	return nil
 }
+
+// redact keeps the SAML response out of an error's text, should STS quote
+// it back (AWS's validation messages quote the values they refuse).
+func redact(err error, response string) error {
+	var e *Error
+	if !errors.As(err, &e) || len(response) < 16 {
+		return err
+	}
+	probe := response[:16]
+	if strings.Contains(e.Message, probe) {
+		e.Message = "(message withheld: it quotes the SAML response)"
+	}
+	if strings.Contains(e.Err.Error(), probe) {
+		e.Err = redacted{e.Err}
+	}
+	return err
+}
+
+// redacted hides the text of an SDK error that quotes a secret; errors.As and
+// errors.Is still reach it.
+type redacted struct{ err error }
+
+func (r redacted) Error() string { return "(SDK error withheld: it quotes the SAML response)" }
+func (r redacted) Unwrap() error { return r.err }
 
 // RolePair is one value of the [RoleAttribute]: a role and the SAML provider
 // allowed to assume it.

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -179,5 +180,22 @@ func TestFindRolePair(t *testing.T) {
 				t.Errorf("FindRolePair (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestProbeSSOErrorsNeverQuoteTheResponse(t *testing.T) {
+	t.Parallel()
+	quoted := &smithy.GenericAPIError{Code: "ValidationError", Message: "1 validation error detected: Value '" + testAssertion + "' at 'sAMLAssertion' failed to satisfy constraint"}
+	f := &fakeSTS{err: apiError("AssumeRoleWithSAML", 400, quoted)}
+	err := ProbeSSO(context.Background(), f, Probe{SAMLResponse: testAssertion, RoleARN: testRole, ProviderARN: testProvider, Region: "us-east-1"})
+	if err == nil {
+		t.Fatal("ProbeSSO succeeded")
+	}
+	if strings.Contains(err.Error(), testAssertion[:16]) || strings.Contains(fmt.Sprintf("%+v", err), testAssertion[:16]) {
+		t.Errorf("the error quotes the SAML response: %v", err)
+	}
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "ValidationError" {
+		t.Errorf("the SDK's error is no longer reachable: %v", err)
 	}
 }

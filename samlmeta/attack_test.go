@@ -121,6 +121,9 @@ func TestVerifyResponseAttacks(t *testing.T) {
 			i := strings.Index(full, "</ds:Signature>") + len("</ds:Signature>")
 			return full[:i] + cut(t, full[i:], "<ds:Signature", "</ds:Signature>")
 		}, "Signature could not be verified"},
+		{"DuplicateIDAttribute", func(t *testing.T) string {
+			return replaceOnce(t, noResponseSig, `ID="`+fixtureAssertionID+`"`, `ID="_evil" ID="`+fixtureAssertionID+`"`)
+		}, "repeats attribute ID"},
 		{"TamperedDigest", func(t *testing.T) string {
 			i := strings.Index(noResponseSig, "<ds:DigestValue>") + len("<ds:DigestValue>")
 			b := []byte(noResponseSig)

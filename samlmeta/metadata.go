@@ -176,7 +176,7 @@ type Endpoint struct {
 	ResponseLocation string `xml:"ResponseLocation,attr"`
 }
 
-// errNoEntityID and errParse let Check name the rule a document breaks.
+// errNoEntityID lets Check name the rule a document breaks.
 var errNoEntityID = errors.New("has no entityID")
 
 // Parse reads SAML 2.0 metadata whose root is an EntityDescriptor or an

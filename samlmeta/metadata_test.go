@@ -150,6 +150,7 @@ func TestParseRefusesHostileOrMalformedInput(t *testing.T) {
 		{"not UTF-8", []byte(strings.Replace(md, "</md:NameIDFormat>", "\xff</md:NameIDFormat>", 1)), "not valid UTF-8"},
 		{"declared Latin-1", []byte(strings.Replace(md, `encoding="UTF-8"`, `encoding="ISO-8859-1"`, 1)), `declares encoding "ISO-8859-1"`},
 		{"round-trip mismatch", []byte(strings.Replace(md, "<md:NameIDFormat>", "<md:NameIDFormat x:=\"y\">", 1)), "round-trip"},
+		{"repeated attribute", []byte(strings.Replace(md, `entityID="https://kolide-dev-ed.my.salesforce.com"`, `entityID="https://kolide-dev-ed.my.salesforce.com" entityID="https://evil.example"`, 1)), "repeats attribute entityID"},
 		{"wrong root namespace", []byte(strings.ReplaceAll(md, "urn:oasis:names:tc:SAML:2.0:metadata", "urn:oasis:names:tc:SAML:1.0:metadata")), "want an EntityDescriptor or EntitiesDescriptor"},
 		{"wrong root element", []byte(`<md:IDPSSODescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"/>`), "want an EntityDescriptor"},
 		{"not XML", []byte("entityID=https://kolide-dev-ed.my.salesforce.com"), "text outside its root"},

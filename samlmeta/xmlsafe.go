@@ -76,9 +76,9 @@ func checkXML(data []byte, what string) (xml.Name, error) {
 
 // scanXML reads every token once: it refuses directives (DOCTYPE, ENTITY), an XML
 // declaration naming another encoding than UTF-8, names that are not well-formed
-// qualified names (which parsers read differently), end tags that do not match,
-// deep nesting, more than one root and text outside the root, and returns the root
-// element's name.
+// qualified names and repeated attributes (which parsers read differently), end
+// tags that do not match, deep nesting, more than one root and text outside the
+// root, and returns the root element's name.
 func scanXML(data []byte, what string) (xml.Name, error) {
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.CharsetReader = func(charset string, _ io.Reader) (io.Reader, error) {
@@ -113,9 +113,15 @@ func scanXML(data []byte, what string) (xml.Name, error) {
 			if err := checkName(t.Name); err != nil {
 				return xml.Name{}, fmt.Errorf("samlmeta: %s has an element %w", what, err)
 			}
-			for _, a := range t.Attr {
+			for i, a := range t.Attr {
 				if err := checkName(a.Name); err != nil {
 					return xml.Name{}, fmt.Errorf("samlmeta: %s has an attribute %w", what, err)
+				}
+				// Parsers keep the first or the last of a repeated attribute.
+				for _, b := range t.Attr[:i] {
+					if a.Name == b.Name {
+						return xml.Name{}, fmt.Errorf("samlmeta: %s is not well-formed XML: element <%s> repeats attribute %s", what, qname(t.Name), qname(a.Name))
+					}
 				}
 			}
 			open = append(open, t.Name)

@@ -31,8 +31,8 @@ type Config struct {
 	// Sleep waits for Latency before each answer. Zero: a real, cancellable sleep.
 	// Tests pass the fake clock's Sleep, so latency advances fake time.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Rand is the source of randomness for provider UUIDs and credentials.
-	// Zero: crypto/rand.
+	// Rand is the source of randomness for provider UUIDs and credentials; it must
+	// not fail. Zero: crypto/rand.
 	Rand io.Reader
 	// Logger receives one debug line per request (operation, status, code; never a
 	// parameter value). Zero: discard.
@@ -45,8 +45,9 @@ type Config struct {
 	// Latency is added before every answer (through Sleep).
 	Latency time.Duration
 	// PropagationDelay is how long a provider write takes to reach STS: an
-	// AssumeRoleWithSAML sees the document that was current PropagationDelay ago.
-	// IAM reads see writes at once.
+	// AssumeRoleWithSAML sees the document that was current PropagationDelay ago
+	// (a provider created through the API is unknown to STS until then). IAM reads
+	// see writes at once, and a deletion takes effect at once everywhere.
 	PropagationDelay time.Duration
 	// ClockSkew is the tolerance on the assertion's time window. Zero: 1 minute;
 	// negative: none.

@@ -1,7 +1,8 @@
 // Package iamtest is a faithful fake of the AWS IAM and STS Query APIs for SAML
 // federation, in the manner of net/http/httptest: a real HTTP server that the real
-// aws-sdk-go-v2 clients (or the AWS SDK for JavaScript, or the AWS CLI) talk to
-// through BaseEndpoint or AWS_ENDPOINT_URL, and cannot tell from AWS.
+// aws-sdk-go-v2 clients talk to through BaseEndpoint or AWS_ENDPOINT_URL. It speaks
+// the wire format the other AWS SDKs parse too (aws-wire.md §5); its tests drive it
+// with aws-sdk-go-v2 only.
 //
 // One endpoint serves both services. A request is routed by its Action and Version:
 // IAM (2010-05-08) ListSAMLProviders, GetSAMLProvider, CreateSAMLProvider,

@@ -9,9 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"math/big"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -124,6 +122,10 @@ type assertion struct {
 	Status       string // zero: Success
 	// Which signatures to make: zero value signs both, as Salesforce does.
 	UnsignedResponse, UnsignedAssertion bool
+	// SessionDuration, when set, is the SessionDuration attribute (seconds).
+	SessionDuration string
+	// SessionNotOnOrAfter, when set, bounds the session in the AuthnStatement.
+	SessionNotOnOrAfter time.Time
 	// Algorithm is samlmeta's name of the signature algorithm; zero: RSA-SHA256.
 	Algorithm samlmeta.SignatureAlgorithm
 }
@@ -158,6 +160,13 @@ func response(t testing.TB, a assertion, s signer) []byte {
 	if a.SessionName != "" {
 		attr("https://aws.amazon.com/SAML/Attributes/RoleSessionName", a.SessionName)
 	}
+	if a.SessionDuration != "" {
+		attr("https://aws.amazon.com/SAML/Attributes/SessionDuration", a.SessionDuration)
+	}
+	session := ""
+	if !a.SessionNotOnOrAfter.IsZero() {
+		session = ` SessionNotOnOrAfter="` + ts(a.SessionNotOnOrAfter) + `"`
+	}
 	respID, asrtID := "_"+fmt.Sprintf("%x", a.IssueInstant.UnixNano()), "_"+fmt.Sprintf("%x", a.IssueInstant.UnixNano()+1)
 	doc := fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?><samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" Destination="%[4]s" ID="%[1]s" IssueInstant="%[5]s" Version="2.0">`+
 		`<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" Format="urn:oasis:names:tc:SAML:2.0:nameid-format:entity">%[3]s</saml:Issuer>`+
@@ -167,10 +176,10 @@ func response(t testing.TB, a assertion, s signer) []byte {
 		`<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified">%[7]s</saml:NameID>`+
 		`<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="%[6]s" Recipient="%[4]s"/></saml:SubjectConfirmation></saml:Subject>`+
 		`<saml:Conditions NotBefore="%[5]s" NotOnOrAfter="%[6]s"><saml:AudienceRestriction><saml:Audience>%[8]s</saml:Audience></saml:AudienceRestriction></saml:Conditions>`+
-		`<saml:AuthnStatement AuthnInstant="%[5]s"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`+
+		`<saml:AuthnStatement AuthnInstant="%[5]s"%[11]s><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`+
 		`<saml:AttributeStatement>%[9]s</saml:AttributeStatement>`+
 		`</saml:Assertion></samlp:Response>`,
-		respID, asrtID, a.Issuer, a.Recipient, issued, until, a.NameID, a.Audience, attrs.String(), a.Status)
+		respID, asrtID, a.Issuer, a.Recipient, issued, until, a.NameID, a.Audience, attrs.String(), a.Status, session)
 
 	if !a.UnsignedResponse && !a.UnsignedAssertion && s.key.PublicKey.Equal(s.cert.PublicKey) {
 		out, err := samlmeta.SignResponse([]byte(doc), s.key, s.cert, a.Algorithm)
@@ -293,8 +302,6 @@ func (w *world) assume(ctx context.Context, samlResponse []byte) (*sts.AssumeRol
 		DurationSeconds: aws.Int32(900),
 	})
 }
-
-func ioCopy(dst *strings.Builder, resp *http.Response) (int64, error) { return io.Copy(dst, resp.Body) }
 
 // staticKey is the default access key as a credentials provider.
 type staticKey struct{}

@@ -59,6 +59,27 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+func TestInjectFaultWhileRunning(t *testing.T) {
+	t.Parallel()
+	srv := iamtest.NewServer(t)
+	client, _ := defaultClients(srv)
+	list := func() error {
+		_, err := client.ListSAMLProviders(context.Background(), &iam.ListSAMLProvidersInput{})
+		return err
+	}
+	if err := list(); err != nil {
+		t.Fatal(err)
+	}
+	srv.InjectFault(iamtest.Fault{Operation: "ListSAMLProviders", Nth: 2, AndAfter: true, Code: "Throttling"})
+	if code, _, _ := apiError(t, list()); code != "Throttling" {
+		t.Errorf("after InjectFault: %s, want Throttling", code)
+	}
+	srv.ClearFaults()
+	if err := list(); err != nil {
+		t.Errorf("after ClearFaults: %v", err)
+	}
+}
+
 func TestSDKRetriesThrottling(t *testing.T) {
 	t.Parallel()
 	srv := iamtest.NewServer(t, iamtest.WithFaults(iamtest.Fault{Operation: "ListSAMLProviders", Code: "Throttling"}))
@@ -128,6 +149,10 @@ func TestOnWriteAndRequestLog(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, log); diff != "" {
 		t.Errorf("request log (-want +got):\n%s", diff)
+	}
+	w.srv.ResetRequests()
+	if n := len(w.srv.Requests()); n != 0 || w.srv.Calls("UpdateSAMLProvider") != 2 {
+		t.Errorf("after ResetRequests: %d entries, %d update calls; want 0 and 2", n, w.srv.Calls("UpdateSAMLProvider"))
 	}
 }
 

@@ -53,13 +53,7 @@ func checkMetadata(doc []byte) *apiError {
 	if !utf8.Valid(doc) {
 		return parseFailure("not UTF-8")
 	}
-	if n := utf8.RuneCount(doc); n < minDocumentChars || n > maxDocumentChars {
-		bound, word := minDocumentChars, "greater"
-		if n > maxDocumentChars {
-			bound, word = maxDocumentChars, "less"
-		}
-		e := newError("InvalidInput", fmt.Sprintf("1 validation error detected: Value at 'sAMLMetadataDocument' failed to satisfy constraint: Member must have length %s than or equal to %d", word, bound))
-		e.detail = fmt.Sprintf("document has %d characters", n)
+	if e := checkDocumentLength(doc); e != nil {
 		return e
 	}
 	if bytes.HasPrefix(doc, []byte("\uFEFF")) {
@@ -91,6 +85,21 @@ func checkMetadata(doc []byte) *apiError {
 		return e
 	}
 	return nil
+}
+
+// checkDocumentLength applies the 1,000 to 10,000,000 character limit to UTF-8 text.
+func checkDocumentLength(doc []byte) *apiError {
+	n := utf8.RuneCount(doc)
+	if n >= minDocumentChars && n <= maxDocumentChars {
+		return nil
+	}
+	bound, word := minDocumentChars, "greater"
+	if n > maxDocumentChars {
+		bound, word = maxDocumentChars, "less"
+	}
+	e := newError("InvalidInput", fmt.Sprintf("1 validation error detected: Value at 'sAMLMetadataDocument' failed to satisfy constraint: Member must have length %s than or equal to %d", word, bound))
+	e.detail = fmt.Sprintf("document has %d characters", n)
+	return e
 }
 
 // entity is what the fake reads of an EntityDescriptor.

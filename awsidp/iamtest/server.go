@@ -29,10 +29,9 @@ type Server struct {
 	// (or AWS_ENDPOINT_URL).
 	URL string
 
-	cfg      Config
-	listener net.Listener
-	http     *http.Server
-	done     chan struct{}
+	cfg  Config
+	http *http.Server
+	done chan struct{}
 
 	mu        sync.Mutex
 	accounts  map[string]*account    // by ID
@@ -69,7 +68,7 @@ type Request struct {
 // Option changes the Config of a server made by [NewServer].
 type Option func(*Config)
 
-// WithConfig replaces the whole Config.
+// WithConfig replaces the whole Config; pass it before any other option.
 func WithConfig(c Config) Option { return func(dst *Config) { *dst = c } }
 
 // WithClock makes the server read time from now and wait with sleep (either may be
@@ -142,7 +141,6 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("iamtest: listen: %w", err)
 	}
-	s.listener = ln
 	s.URL = "http://" + ln.Addr().String()
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	s.done = make(chan struct{})
@@ -405,6 +403,13 @@ func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.requests...)
+}
+
+// ResetRequests empties the request log (call counts and faults are kept).
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
 }
 
 // Writes returns the log entries of successful writes, oldest first.

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -185,12 +186,19 @@ func sortTags(tags []Tag) []Tag {
 	return out
 }
 
+// random returns n bytes from the server's randomness. A failing Config.Rand is a
+// broken test setup, not a condition the fake could answer for AWS: it panics.
+func (s *Server) random(n int) []byte {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(s.cfg.Rand, b); err != nil {
+		panic("iamtest: Config.Rand failed: " + err.Error())
+	}
+	return b
+}
+
 // randomID returns n characters of [A-Z2-7] from the server's randomness.
 func (s *Server) randomID(n int) string {
-	b := make([]byte, n)
-	if _, err := s.cfg.Rand.Read(b); err != nil {
-		panic("iamtest: reading randomness: " + err.Error())
-	}
+	b := s.random(n)
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 	for i := range b {
 		b[i] = alphabet[int(b[i])%len(alphabet)]

@@ -84,88 +84,17 @@ func (s *Server) assumeRoleWithSAML(c *call) ([]byte, *apiError) {
 		return nil, e
 	}
 
-	// The provider, as STS sees it now (IAM writes arrive after PropagationDelay).
-	pa, ok := parseARN(principalARN)
-	var prov *provider
-	var acct *account
-	if ok && pa.service == "iam" && strings.HasPrefix(pa.resource, "saml-provider/") {
-		if acct = s.accounts[pa.account]; acct != nil && acct.partition == pa.partition {
-			prov = acct.providers[strings.TrimPrefix(pa.resource, "saml-provider/")]
-		}
-	}
-	var doc []byte
-	if prov != nil {
-		doc, ok = prov.visible(c.now)
-	}
-	if prov == nil || !ok {
-		return nil, withDetail(newError("InvalidIdentityToken", msgNoProvider), "no provider "+principalARN+" visible to STS")
-	}
-
-	raw, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(assertion), ""))
-	if err != nil {
-		return nil, withDetail(newError("InvalidIdentityToken", msgInvalidResponse), "SAMLAssertion is not base64")
-	}
-	root, rawAssertion, err := parseResponse(raw)
-	if err != nil {
-		return nil, withDetail(newError("InvalidIdentityToken", msgInvalidResponse), err.Error())
-	}
-	issuer := ""
-	if iss := firstChild(rawAssertion, samlNS, "Issuer"); iss != nil {
-		issuer = strings.TrimSpace(iss.Text())
-	}
-	entities, err := parseEntities(doc)
-	if err != nil {
-		return nil, withDetail(newError("InvalidIdentityToken", msgNoProvider), "stored document: "+err.Error())
-	}
-	var ent *entity
-	for i := range entities {
-		if entities[i].entityID == issuer {
-			ent = &entities[i]
-			break
-		}
-	}
-	if ent == nil {
-		return nil, withDetail(newError("InvalidIdentityToken", msgIssuer), "issuer "+issuer)
-	}
-	v, err := verifyResponse(root, s.trusted(*ent))
-	if err != nil {
-		code := "InvalidIdentityToken"
-		msg := msgSignature
-		if !errors.Is(err, errSignature) {
-			msg = msgInvalidResponse
-		}
-		return nil, withDetail(newError(code, msg), err.Error())
-	}
-	cl, err := readClaims(v.assertion)
-	if err != nil {
-		return nil, withDetail(newError("InvalidIdentityToken", msgInvalidResponse), err.Error())
-	}
-	if cl.issuer != ent.entityID {
-		return nil, withDetail(newError("InvalidIdentityToken", msgIssuer), "signed issuer "+cl.issuer)
-	}
-	if e := checkStatus(v); e != nil {
-		return nil, e
-	}
-	if e := s.checkWindow(cl, c.now); e != nil {
-		return nil, e
-	}
-	recipient, e := checkConfirmation(cl, acct.partition, c.now, s.cfg.ClockSkew)
+	acct, prov, doc, e := s.stsProvider(principalARN, c.now)
 	if e != nil {
 		return nil, e
 	}
-	if !hasAudience(cl.audiences, acct.partition) {
-		return nil, withDetail(newError("InvalidIdentityToken", msgAudience), fmt.Sprintf("audiences %q", cl.audiences))
+	v, cl, e := s.verifiedClaims(assertion, doc)
+	if e != nil {
+		return nil, e
 	}
-	if cl.nameID == "" {
-		return nil, withDetail(newError("AccessDenied", msgNotAuthorized), "no NameID")
-	}
-	sessionNames := cl.attributes[roleSessionNameAttribute]
-	if len(sessionNames) == 0 {
-		return nil, newError("InvalidIdentityToken", msgSessionMissing)
-	}
-	session := sessionNames[0]
-	if !sessionNamePattern.MatchString(session) {
-		return nil, newError("InvalidIdentityToken", msgSessionPattern)
+	recipient, session, e := s.checkClaims(v, cl, acct.partition, c.now)
+	if e != nil {
+		return nil, e
 	}
 	if !hasRolePair(cl.attributes[roleAttribute], roleARN, principalARN) {
 		return nil, withDetail(newError("AccessDenied", msgNotAuthorized), "no Role attribute value pairs this role and provider")
@@ -184,17 +113,7 @@ func (s *Server) assumeRoleWithSAML(c *call) ([]byte, *apiError) {
 			return nil, newError("InvalidIdentityToken", msgSourceIdentity)
 		}
 	}
-	expires := c.now.Add(duration)
-	if sd := cl.attributes[sessionDurationAttribute]; len(sd) > 0 {
-		if n, err := strconv.Atoi(sd[0]); err == nil && n >= 900 && n <= 43200 {
-			if t := c.now.Add(time.Duration(n) * time.Second); t.Before(expires) {
-				expires = t
-			}
-		}
-	}
-	if !cl.sessionNotOnOrAfter.IsZero() && cl.sessionNotOnOrAfter.Before(expires) {
-		expires = cl.sessionNotOnOrAfter
-	}
+	expires := sessionEnd(cl, c.now, duration)
 
 	cred := s.issue(acct, r.role, session, expires)
 	var x xmlWriter
@@ -213,6 +132,126 @@ func (s *Server) assumeRoleWithSAML(c *call) ([]byte, *apiError) {
 		x.elem("SourceIdentity", sourceIdentity)
 	}
 	return x.Bytes(), nil
+}
+
+// stsProvider returns the provider a PrincipalArn names and its document as STS
+// sees it now: IAM writes arrive after PropagationDelay.
+func (s *Server) stsProvider(principalARN string, now time.Time) (*account, *provider, []byte, *apiError) {
+	missing := withDetail(newError("InvalidIdentityToken", msgNoProvider), "no provider "+principalARN+" visible to STS")
+	pa, ok := parseARN(principalARN)
+	if !ok || pa.service != "iam" || !strings.HasPrefix(pa.resource, "saml-provider/") {
+		return nil, nil, nil, missing
+	}
+	acct := s.accounts[pa.account]
+	if acct == nil || acct.partition != pa.partition {
+		return nil, nil, nil, missing
+	}
+	prov := acct.providers[strings.TrimPrefix(pa.resource, "saml-provider/")]
+	if prov == nil {
+		return nil, nil, nil, missing
+	}
+	doc, ok := prov.visible(now)
+	if !ok {
+		return nil, nil, nil, missing
+	}
+	return acct, prov, doc, nil
+}
+
+// verifiedClaims decodes a SAMLAssertion parameter, finds the entity of doc its
+// Issuer names, verifies its signatures with that entity's certificates, and reads
+// the claims of the verified Assertion.
+func (s *Server) verifiedClaims(assertion string, doc []byte) (*verified, *claims, *apiError) {
+	raw, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(assertion), ""))
+	if err != nil {
+		return nil, nil, withDetail(newError("InvalidIdentityToken", msgInvalidResponse), "SAMLAssertion is not base64")
+	}
+	root, rawAssertion, err := parseResponse(raw)
+	if err != nil {
+		return nil, nil, withDetail(newError("InvalidIdentityToken", msgInvalidResponse), err.Error())
+	}
+	issuer := ""
+	if iss := firstChild(rawAssertion, samlNS, "Issuer"); iss != nil {
+		issuer = strings.TrimSpace(iss.Text())
+	}
+	entities, err := parseEntities(doc)
+	if err != nil {
+		return nil, nil, withDetail(newError("InvalidIdentityToken", msgNoProvider), "stored document: "+err.Error())
+	}
+	var ent *entity
+	for i := range entities {
+		if entities[i].entityID == issuer {
+			ent = &entities[i]
+			break
+		}
+	}
+	if ent == nil {
+		return nil, nil, withDetail(newError("InvalidIdentityToken", msgIssuer), "issuer "+issuer)
+	}
+	v, err := verifyResponse(root, s.trusted(*ent))
+	if err != nil {
+		msg := msgSignature
+		if !errors.Is(err, errSignature) {
+			msg = msgInvalidResponse
+		}
+		return nil, nil, withDetail(newError("InvalidIdentityToken", msg), err.Error())
+	}
+	cl, err := readClaims(v.assertion)
+	if err != nil {
+		return nil, nil, withDetail(newError("InvalidIdentityToken", msgInvalidResponse), err.Error())
+	}
+	if cl.issuer != ent.entityID {
+		return nil, nil, withDetail(newError("InvalidIdentityToken", msgIssuer), "signed issuer "+cl.issuer)
+	}
+	return v, cl, nil
+}
+
+// checkClaims applies STS's rules to verified claims, in this order: IdP status,
+// time window, SubjectConfirmation, audience, NameID, RoleSessionName. It returns
+// the Recipient and the session name.
+func (s *Server) checkClaims(v *verified, cl *claims, partition string, now time.Time) (string, string, *apiError) {
+	if e := checkStatus(v); e != nil {
+		return "", "", e
+	}
+	if e := s.checkWindow(cl, now); e != nil {
+		return "", "", e
+	}
+	recipient, e := checkConfirmation(cl, partition, now, s.cfg.ClockSkew)
+	if e != nil {
+		return "", "", e
+	}
+	if !hasAudience(cl.audiences, partition) {
+		return "", "", withDetail(newError("InvalidIdentityToken", msgAudience), fmt.Sprintf("audiences %q", cl.audiences))
+	}
+	if cl.nameID == "" {
+		return "", "", withDetail(newError("AccessDenied", msgNotAuthorized), "no NameID")
+	}
+	sessionNames := cl.attributes[roleSessionNameAttribute]
+	if len(sessionNames) == 0 {
+		return "", "", newError("InvalidIdentityToken", msgSessionMissing)
+	}
+	if !sessionNamePattern.MatchString(sessionNames[0]) {
+		return "", "", newError("InvalidIdentityToken", msgSessionPattern)
+	}
+	return recipient, sessionNames[0], nil
+}
+
+// sessionEnd is when the session's credentials expire: DurationSeconds after now,
+// shortened by the SessionDuration attribute and the AuthnStatement's
+// SessionNotOnOrAfter (aws-wire.md §3). A SessionDuration outside 900–43200 is
+// ignored [I: AWS documents the range, not what it does with other values].
+func sessionEnd(cl *claims, now time.Time, duration time.Duration) time.Time {
+	end := now.Add(duration)
+	if sd := cl.attributes[sessionDurationAttribute]; len(sd) > 0 {
+		if n, err := strconv.Atoi(sd[0]); err == nil && n >= 900 && n <= 43200 {
+			if t := now.Add(time.Duration(n) * time.Second); t.Before(end) {
+				end = t
+			}
+		}
+	}
+	if !cl.sessionNotOnOrAfter.IsZero() && cl.sessionNotOnOrAfter.Before(end) {
+		end = cl.sessionNotOnOrAfter
+	}
+	return end
 }
 
 // trusted returns the certificates STS verifies an entity's signatures with: every
@@ -401,14 +440,10 @@ func policyParam(c *call) (int, *apiError) {
 
 // issue creates temporary credentials for a role session; the caller holds s.mu.
 func (s *Server) issue(acct *account, r *role, session string, expires time.Time) *credential {
-	secret := make([]byte, 30)
-	token := make([]byte, 96)
-	_, _ = s.cfg.Rand.Read(secret)
-	_, _ = s.cfg.Rand.Read(token)
 	cred := &credential{
 		accessKeyID:  "ASIA" + s.randomID(16),
-		secret:       base64.StdEncoding.EncodeToString(secret),
-		sessionToken: base64.StdEncoding.EncodeToString(token),
+		secret:       base64.StdEncoding.EncodeToString(s.random(30)),
+		sessionToken: base64.StdEncoding.EncodeToString(s.random(96)),
 		expires:      expires,
 		account:      acct,
 		arn:          fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", acct.partition, acct.id, r.name, session),

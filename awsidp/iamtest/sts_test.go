@@ -428,7 +428,8 @@ func TestTwoCertificates(t *testing.T) {
 func TestSeveralOrgsOnOneProvider(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	w := newWorld(t)
+	// Two contact centers, one role each, federated through the one provider.
+	w := newWorldWith(t, iamtest.Role{Name: "GlobexContactCenter", SAMLProviders: []string{providerName}})
 	other := newSigner(t, "other org")
 	const otherIssuer = "https://globex.my.salesforce.com"
 	doc := metadataEntities(entityXML(orgIssuer, w.signer.cert), entityXML(otherIssuer, other.cert))
@@ -440,11 +441,17 @@ func TestSeveralOrgsOnOneProvider(t *testing.T) {
 		t.Errorf("first org = %v, want accepted", err)
 	}
 	a.Issuer = otherIssuer
-	if _, err := w.assume(ctx, response(t, a, other)); err != nil {
-		t.Errorf("second org = %v, want accepted", err)
+	w.role = w.srv.RoleARN(iamtest.DefaultAccountID, "GlobexContactCenter")
+	a.Roles = []string{w.role + "," + w.provider}
+	out, err := w.assume(ctx, response(t, a, other))
+	if err != nil {
+		t.Fatalf("second org's contact center = %v, want accepted", err)
+	}
+	if got := aws.ToString(out.AssumedRoleUser.Arn); !strings.Contains(got, "/GlobexContactCenter/") || aws.ToString(out.Issuer) != otherIssuer {
+		t.Errorf("second org's session = %s from %s", got, aws.ToString(out.Issuer))
 	}
 	// An org's key does not vouch for the other org's issuer.
-	_, err := w.assume(ctx, response(t, a, w.signer))
+	_, err = w.assume(ctx, response(t, a, w.signer))
 	if _, _, msg := stsError(t, err); msg != "Response signature invalid" {
 		t.Errorf("second org's issuer signed by the first org's key: %q, want Response signature invalid", msg)
 	}
@@ -635,5 +642,31 @@ func TestSessionLength(t *testing.T) {
 	}
 	if got := aws.ToTime(out.Credentials.Expiration).Sub(t0); got != time.Hour {
 		t.Errorf("default session length = %v, want 1h", got)
+	}
+
+	// The assertion can only shorten the session: SessionDuration, then
+	// SessionNotOnOrAfter, whichever ends first.
+	for _, tt := range []struct {
+		name string
+		edit func(*assertion)
+		want time.Duration
+	}{
+		{"SessionDuration 2h", func(a *assertion) { a.SessionDuration = "7200" }, 2 * time.Hour},
+		{"SessionNotOnOrAfter in 90m", func(a *assertion) { a.SessionNotOnOrAfter = t0.Add(90 * time.Minute) }, 90 * time.Minute},
+		{"both, SessionDuration first", func(a *assertion) { a.SessionDuration = "3600"; a.SessionNotOnOrAfter = t0.Add(3 * time.Hour) }, time.Hour},
+		{"SessionDuration out of range is ignored", func(a *assertion) { a.SessionDuration = "60" }, 12 * time.Hour},
+	} {
+		a := w.assertion()
+		tt.edit(&a)
+		out, err := w.sts.AssumeRoleWithSAML(context.Background(), &sts.AssumeRoleWithSAMLInput{
+			RoleArn: aws.String(w.role), PrincipalArn: aws.String(w.provider),
+			SAMLAssertion: aws.String(b64(response(t, a, w.signer))), DurationSeconds: aws.Int32(43200),
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := aws.ToTime(out.Credentials.Expiration).Sub(t0); got != tt.want {
+			t.Errorf("%s: session length = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -11,7 +11,11 @@
 //   - OAuth 2.0 (POST /services/oauth2/token): the JWT bearer flow, verified against
 //     the certificate registered on the app (RS256, iss, sub, aud, exp), and client
 //     credentials. Tokens look like "00D…!…", carry scopes and a user, and expire on
-//     the configured clock. Errors are {"error","error_description"} with HTTP 400.
+//     the configured clock. Parameters travel in a form body or the query string;
+//     a client-credentials answer is signed with the client secret as Salesforce
+//     documents. Errors are {"error","error_description"} with HTTP 400.
+//   - The resources of a version (GET /services/data/vXX.X), whose identity URL
+//     jsforce's identity() follows.
 //   - REST and Tooling SOQL (GET /services/data/vXX.X/query and /tooling/query):
 //     a real, small SOQL parser over CallCenter, ConnectedApplication, Organization,
 //     User and (Tooling) Certificate, with pagination through nextRecordsUrl, JSON
@@ -47,7 +51,9 @@
 // instance URL, exactly as a client sees it.
 //
 // Paths inside responses (nextRecordsUrl, attributes.url) are relative to the
-// instance URL, as Salesforce's are relative to the My Domain host.
+// instance URL, as Salesforce's are relative to the My Domain host. A client that
+// rebuilds URLs from the host alone (simple-salesforce does for query_more) works
+// with the first org only.
 //
 // # Knobs
 //
@@ -56,7 +62,8 @@
 // names, non-contact-center SAML apps on the org default, a managed app, an
 // API-only user, latency, faults by operation and metadata type (the Nth call, or
 // every call from the Nth on), a hook after each write, the assertion lifetime,
-// the query batch size and a pool of pre-generated keys. [Server.Requests] is the
+// a delay before SSO follows a change of signer (Salesforce may cache it), the
+// query batch size, the number of deploy polls and a pool of pre-generated keys. [Server.Requests] is the
 // request log; writes (deploy, updateMetadata, upsertMetadata, createMetadata) are
 // marked.
 //

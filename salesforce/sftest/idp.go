@@ -199,12 +199,9 @@ func (s *Server) handleIdPLogin(w http.ResponseWriter, r *http.Request, c *call)
 		writeHTML(w, http.StatusForbidden, "<html><body>Error: The identity provider is not enabled.</body></html>")
 		return
 	}
-	signer := app.signWith
-	if signer == "" {
-		signer = app.saml().childText("certificate")
-	}
-	if signer == "" {
-		signer = o.idpCert
+	signer := o.effectiveSigner(app)
+	if cached, ok := o.cachedSigners[app.fullName]; ok && s.now().Before(o.signersChangedAt.Add(s.cfg.SignerCacheDelay)) {
+		signer = cached
 	}
 	cert := o.cert(signer)
 	if cert == nil {

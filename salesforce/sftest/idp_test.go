@@ -345,3 +345,51 @@ func TestSSOFreshEachTime(t *testing.T) {
 		t.Errorf("responses not fresh: %s/%s, %s/%s, %v", v1.ID, v2.ID, v1.Assertion.ID, v2.Assertion.ID, v2.IssueInstant)
 	}
 }
+
+func TestIdPDisabled(t *testing.T) {
+	t.Parallel()
+	srv, clock := newServer(t, sftest.WithOrgs(sftest.OrgConfig{IdPDisabled: true}))
+	org := srv.DefaultOrg()
+	if a := get(t, org.InstanceURL()+"/.well-known/samlidp.xml", ""); a.status != http.StatusNotFound {
+		t.Errorf("metadata of a disabled IdP: %d", a.status)
+	}
+	c := browser(t)
+	frontdoor(t, c, org, login(t, org, clock.Now()))
+	req, _ := http.NewRequest(http.MethodGet, org.ContactCenters()[0].IdentityURL, nil)
+	if a := send(t, c, req); a.status != http.StatusForbidden || strings.Contains(a.body, "SAMLResponse") {
+		t.Errorf("SSO with a disabled IdP: %d", a.status)
+	}
+}
+
+func TestSignerCacheDelay(t *testing.T) {
+	t.Parallel()
+	srv, clock := newServer(t, func(c *sftest.Config) { c.SignerCacheDelay = time.Minute },
+		sftest.WithOrgs(sftest.OrgConfig{
+			Certificates:   []sftest.CertificateConfig{{DeveloperName: "Old"}, {DeveloperName: "New"}},
+			ContactCenters: []sftest.ContactCenterConfig{{InternalName: "CC", App: sftest.ConnectedAppConfig{UseOrgDefault: true}}},
+		}))
+	org := srv.DefaultOrg()
+	token := login(t, org, clock.Now())
+	cc := org.ContactCenters()[0]
+	signer := func() string {
+		response, _, _ := sso(t, org, token, cc.IdentityURL)
+		v, err := samlmeta.VerifyResponse(response, samlmeta.VerifyOptions{Trusted: []*x509.Certificate{org.Certificate("Old"), org.Certificate("New")}, Now: clock.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimPrefix(strings.Split(v.Signer.Subject, ",")[0], "CN=")
+	}
+	res := decodeResults(t, soap(t, org.InstanceURL(), envelope(token, `<met:updateMetadata><met:metadata xsi:type="met:IdentityProviderSettings"><met:fullName>IdentityProvider</met:fullName><met:certificateName>New</met:certificateName><met:enableIdentityProvider>true</met:enableIdentityProvider></met:metadata></met:updateMetadata>`)))
+	if len(res) != 1 || !res[0].Success {
+		t.Fatalf("%+v", res)
+	}
+	var got []string
+	got = append(got, signer())
+	clock.Advance(59 * time.Second)
+	got = append(got, signer())
+	clock.Advance(time.Second)
+	got = append(got, signer())
+	if diff := cmp.Diff([]string{"Old", "Old", "New"}, got); diff != "" {
+		t.Errorf("signers over time (-want +got):\n%s", diff)
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 )
@@ -193,6 +192,38 @@ type org struct {
 	callCenters []*callCenter
 	counter     int
 	created     time.Time
+	// cachedSigners are the apps' signers before the last change of signers, used
+	// until signersChangedAt + Config.SignerCacheDelay.
+	cachedSigners    map[string]string
+	signersChangedAt time.Time
+}
+
+// effectiveSigner is the DeveloperName of the certificate an app signs with: the
+// misconfigured-signer knob, else samlConfig.certificate, else the org default.
+func (o *org) effectiveSigner(a *connectedApp) string {
+	if a.signWith != "" {
+		return a.signWith
+	}
+	if c := a.saml().childText("certificate"); c != "" {
+		return c
+	}
+	return o.idpCert
+}
+
+// noteSigners remembers every app's signer before a change that may move them, so
+// that SSO keeps the old signers for Config.SignerCacheDelay. A change inside the
+// delay keeps the older memory, as a cache would.
+func (o *org) noteSigners(now time.Time, delay time.Duration) {
+	if delay <= 0 || o.cachedSigners != nil && now.Before(o.signersChangedAt.Add(delay)) {
+		return
+	}
+	o.cachedSigners = map[string]string{}
+	for _, a := range o.connected {
+		if a.saml() != nil {
+			o.cachedSigners[a.fullName] = o.effectiveSigner(a)
+		}
+	}
+	o.signersChangedAt = now
 }
 
 func (o *org) nextID(prefix string) string {
@@ -592,12 +623,3 @@ func (s *Server) addConnectedApp(o *org, a ConnectedAppConfig) (*connectedApp, e
 // instanceURL is the org's instance (My Domain) URL as clients see it; it is also the
 // org's IdP issuer and entityID.
 func (o *org) instanceURL(serverURL string) string { return serverURL + o.prefix }
-
-func sortedNames[T any](m map[string]T) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}

@@ -69,6 +69,7 @@ func TestQuery(t *testing.T) {
 		{"OFFSET", "/services/data/v63.0/query", "SELECT InternalName FROM CallCenter ORDER BY Name LIMIT 2 OFFSET 3", "InternalName", []string{"Delta", "Echo"}},
 		{"escaped quote", "/services/data/v63.0/query", `SELECT InternalName FROM CallCenter WHERE Name = 'O\'Brien'`, "InternalName", nil},
 		{"tooling certificates by date", "/services/data/v63.0/tooling/query", "SELECT DeveloperName FROM Certificate WHERE ExpirationDate < 2026-04-01", "DeveloperName", []string{"Soon"}},
+		{"date comparison ignores the time of day", "/services/data/v63.0/tooling/query", "SELECT DeveloperName FROM Certificate WHERE ExpirationDate > 2026-03-04", "DeveloperName", []string{"Later"}},
 		{"tooling key size", "/services/data/v63.0/tooling/query", "SELECT DeveloperName, KeySize FROM Certificate WHERE KeySize = 4096", "DeveloperName", []string{"Later"}},
 	}
 	for _, tt := range tests {
@@ -214,5 +215,40 @@ func TestQueryPagination(t *testing.T) {
 	}
 	if a := get(t, org.InstanceURL()+"/services/data/v63.0/query/01gBOGUS-2", token); a.status != http.StatusBadRequest || !strings.Contains(a.body, "INVALID_QUERY_LOCATOR") {
 		t.Errorf("bad locator: %d %s", a.status, a.body)
+	}
+}
+
+// TestQueryCount answers SELECT count() as Salesforce does, with totalSize and no
+// records: jsforce's sobject(...).count() sends exactly "SELECT count() FROM User"
+// and reads totalSize.
+func TestQueryCount(t *testing.T) {
+	t.Parallel()
+	srv, clock := newServer(t, sftest.WithOrgs(queryOrg()), sftest.WithBatchSize(2))
+	org := srv.DefaultOrg()
+	token := login(t, org, clock.Now())
+	tests := []struct {
+		path, soql string
+		want       string
+	}{
+		{"/services/data/v63.0/query", "SELECT count() FROM User", `{"totalSize":2,"done":true,"records":[]}`},
+		{"/services/data/v63.0/query", "SELECT COUNT() FROM CallCenter WHERE InternalName IN ('Alpha', 'Echo', 'Zulu')", `{"totalSize":2,"done":true,"records":[]}`},
+		{"/services/data/v63.0/tooling/query", "SELECT count() FROM Certificate",
+			`{"size":2,"totalSize":2,"done":true,"queryLocator":null,"entityTypeName":"Certificate","records":[]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.soql, func(t *testing.T) {
+			t.Parallel()
+			a := query(t, org, token, tt.path, tt.soql)
+			if a.status != http.StatusOK {
+				t.Fatalf("status %d: %s", a.status, a.body)
+			}
+			if diff := cmp.Diff(tt.want, strings.TrimSpace(a.body)); diff != "" {
+				t.Errorf("body (-want +got):\n%s", diff)
+			}
+		})
+	}
+	a := query(t, org, token, "/services/data/v63.0/query", "SELECT count( FROM User")
+	if a.status != http.StatusBadRequest || !strings.Contains(a.body, `"errorCode":"MALFORMED_QUERY"`) {
+		t.Errorf("a broken count(: %d %s", a.status, a.body)
 	}
 }

@@ -50,6 +50,10 @@ type Config struct {
 	// AssertionLifetime is NotOnOrAfter − IssueInstant of issued assertions.
 	// Zero: 5 minutes, as Salesforce.
 	AssertionLifetime time.Duration
+	// SignerCacheDelay keeps SSO signing with the certificates apps signed with
+	// before a change of the IdP setting or of an app, for this long after the
+	// change (Salesforce may cache the signer). Zero: changes apply at once.
+	SignerCacheDelay time.Duration
 	// BatchSize is the number of records per query page. Zero: 2000, Salesforce's
 	// maximum; a client's Sforce-Query-Options batchSize may lower it.
 	BatchSize int
@@ -119,7 +123,7 @@ type Request struct {
 	Path      string    `json:"path"`                // without query string
 	Operation string    `json:"operation,omitempty"` // "oauth2/token", "query", "tooling/query", "readMetadata", "idp/login", ...
 	Type      string    `json:"type,omitempty"`      // metadata type of a SOAP call, object of a query
-	Write     bool      `json:"write"`               // deploy, updateMetadata, upsertMetadata, createMetadata
+	Write     bool      `json:"write"`               // a write call (deploy, update/upsert/createMetadata), whatever its outcome
 	Status    int       `json:"status"`
 }
 
@@ -538,6 +542,7 @@ func (h *Org) SetSigner(appFullName, certificate string) error {
 	if certificate != "" && h.o.cert(certificate) == nil {
 		return fmt.Errorf("sftest: org %s has no certificate %s", h.o.name, certificate)
 	}
+	h.o.noteSigners(h.s.now(), h.s.cfg.SignerCacheDelay)
 	a.signWith = certificate
 	return nil
 }

@@ -140,6 +140,7 @@ func lexSOQL(q string) ([]soqlToken, *soqlError) {
 }
 
 type soqlQuery struct {
+	count     bool        // SELECT COUNT(): the answer is the number of rows, with no records
 	fields    []soqlToken // as written
 	object    soqlToken
 	where     soqlExpr
@@ -173,6 +174,8 @@ type soqlBool struct {
 
 type soqlNot struct{ e soqlExpr }
 
+var comparisonOps = map[string]bool{"=": true, "!=": true, "<>": true, "<": true, "<=": true, ">": true, ">=": true}
+
 type soqlParser struct {
 	toks []soqlToken
 	i    int
@@ -180,6 +183,15 @@ type soqlParser struct {
 
 func (p *soqlParser) peek() soqlToken { return p.toks[p.i] }
 func (p *soqlParser) next() soqlToken { t := p.toks[p.i]; p.i++; return t }
+
+// punct reports whether the token k places ahead is the punctuation text.
+func (p *soqlParser) punct(k int, text string) bool {
+	if p.i+k >= len(p.toks) {
+		return false
+	}
+	t := p.toks[p.i+k]
+	return t.kind == tokPunct && t.text == text
+}
 
 func (p *soqlParser) keyword(words ...string) bool {
 	t := p.peek()
@@ -221,7 +233,12 @@ func parseSOQL(q string) (*soqlQuery, *soqlError) {
 		return nil, p.unexpected()
 	}
 	p.next()
-	for {
+	if p.keyword("COUNT") && p.punct(1, "(") && p.punct(2, ")") {
+		// jsforce's sobject().count() sends SELECT count() FROM ...
+		p.i += 3
+		out.count = true
+	}
+	for !out.count {
 		t := p.peek()
 		if t.kind != tokIdent || soqlReserved[strings.ToUpper(t.text)] {
 			return nil, p.unexpected()
@@ -382,7 +399,7 @@ func (p *soqlParser) parseFactor() (soqlExpr, *soqlError) {
 		c.op = "NOTIN"
 	default:
 		op := p.peek()
-		if op.kind != tokPunct || !strings.Contains("= != <> < <= > >=", op.text) || op.text == "(" || op.text == ")" || op.text == "," {
+		if op.kind != tokPunct || !comparisonOps[op.text] {
 			return nil, p.unexpected()
 		}
 		p.next()
@@ -588,9 +605,11 @@ func compareValues(typ string, a, b any) int {
 			return -1
 		}
 		return 1
-	case ftDate, ftDateTime:
-		x, y := a.(time.Time), b.(time.Time)
-		return x.Compare(y)
+	case ftDate:
+		// A date has no time of day.
+		return strings.Compare(a.(time.Time).UTC().Format("2006-01-02"), b.(time.Time).UTC().Format("2006-01-02"))
+	case ftDateTime:
+		return a.(time.Time).Compare(b.(time.Time))
 	}
 	return strings.Compare(strings.ToLower(a.(string)), strings.ToLower(b.(string)))
 }
