@@ -140,3 +140,109 @@ func TestSimProcessStopsCleanly(t *testing.T) {
 		})
 	}
 }
+
+// runBinary runs the built CLI with env and args, stdin not a terminal.
+func runBinary(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(rotateBinary(t), args...)
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader("")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("running rotate %v: %v", args, err)
+		}
+		code = ee.ExitCode()
+	}
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// writesIn counts the write requests in a request log.
+func writesIn(t *testing.T, path string) int {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if line == "" {
+			continue
+		}
+		var r struct{ Write bool }
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("request log line %q: %v", line, err)
+		}
+		if r.Write {
+			n++
+		}
+	}
+	return n
+}
+
+func TestEndToEnd(t *testing.T) {
+	t.Parallel()
+	logPath := filepath.Join(t.TempDir(), "requests.jsonl")
+	sim := startSimProcess(t, "--assertion-lifetime", "1s", "--request-log", logPath)
+	env := sim.environ()
+	backups := t.TempDir()
+
+	step := func(name string, wantCode int, args ...string) result {
+		t.Helper()
+		got := runBinary(t, env, args...)
+		if got.code != wantCode {
+			t.Fatalf("%s: exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", name, got.code, wantCode, got.stdout, got.stderr)
+		}
+		for _, secret := range []string{sim.info.Salesforce.AccessToken, sim.info.AWS.SecretAccessKey} {
+			if strings.Contains(got.stdout+got.stderr, secret) {
+				t.Errorf("%s printed a secret", name)
+			}
+		}
+		return got
+	}
+
+	step("status", exitAttention, "status")
+	step("plan", exitAttention, "plan")
+	before := writesIn(t, logPath)
+	got := step("apply without --yes off a terminal", exitRefused, "apply")
+	assertOneLineError(t, got.stderr, "--yes", "nothing was written")
+	if n := writesIn(t, logPath) - before; n != 0 {
+		t.Fatalf("apply without --yes made %d writes", n)
+	}
+
+	got = step("apply --yes --json", exitOK, "apply", "--yes", "--json", "--backup-dir", backups)
+	var rep struct {
+		Outcome        string
+		ContactCenters []struct {
+			Name     string
+			Verified bool
+		} `json:"contact_centers"`
+	}
+	if err := json.Unmarshal([]byte(got.stdout), &rep); err != nil {
+		t.Fatalf("apply --json: %v\n%s", err, got.stdout)
+	}
+	if rep.Outcome != "applied" || len(rep.ContactCenters) != len(sim.info.ContactCenters) {
+		t.Errorf("apply report: outcome %q with %d contact centers, want applied with %d", rep.Outcome, len(rep.ContactCenters), len(sim.info.ContactCenters))
+	}
+	for _, cc := range rep.ContactCenters {
+		if !cc.Verified {
+			t.Errorf("contact center %s not verified after apply", cc.Name)
+		}
+	}
+	if files, _ := filepath.Glob(filepath.Join(backups, "*.xml")); len(files) != 1 {
+		t.Errorf("backup dir holds %v, want the provider's previous document", files)
+	}
+
+	step("plan after apply", exitOK, "plan")
+	before = writesIn(t, logPath)
+	step("apply again", exitOK, "apply")
+	if n := writesIn(t, logPath) - before; n != 0 {
+		t.Errorf("a second apply made %d writes, want 0", n)
+	}
+	step("verify", exitOK, "verify")
+	step("status after apply", exitOK, "status")
+}

@@ -29,8 +29,10 @@ type fakeOptions struct {
 	latency           time.Duration
 	trustFirstOnly    bool
 	assertionLifetime time.Duration
-	// org, when set, adjusts the org before the fake starts (tests).
-	org func(*sftest.OrgConfig)
+	// org and account, when set, adjust the org and the AWS account before the
+	// fakes start (tests).
+	org     func(*sftest.OrgConfig)
+	account func(*iamtest.Account)
 	// requestLog, when set, receives one JSON line per request to either fake.
 	requestLog io.Writer
 	logger     *slog.Logger
@@ -161,6 +163,9 @@ func startFakes(ctx context.Context, o fakeOptions) (_ *fakes, err error) {
 	for _, cc := range org.ContactCenters() {
 		_, role, _ := strings.Cut(cc.RoleARN, ":role/")
 		account.Roles = append(account.Roles, iamtest.Role{Name: role})
+	}
+	if o.account != nil {
+		o.account(&account)
 	}
 	f.iam, err = iamtest.Start(iamtest.Config{
 		Addr:           o.awsAddr,
