@@ -8,13 +8,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// hermeticAWS returns variables that keep the SDK away from the machine's shared
-// configuration files.
+// hermeticAWS returns vars with variables that keep the SDK away from the
+// machine's shared configuration files, and the lock files in the test's
+// directory.
 func hermeticAWS(t *testing.T, vars map[string]string) map[string]string {
 	dir := t.TempDir()
 	out := map[string]string{
 		"AWS_CONFIG_FILE":             filepath.Join(dir, "config"),
 		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
+		"VOICECERT_LOCK_DIR":          filepath.Join(dir, "locks"),
 	}
 	for k, v := range vars {
 		out[k] = v

@@ -53,10 +53,11 @@ func rotateBinary(t *testing.T) string {
 
 // simProcess is "rotate sim" running as a subprocess.
 type simProcess struct {
-	cmd    *exec.Cmd
-	info   simInfo
-	stderr *syncBuffer
-	done   chan error
+	cmd     *exec.Cmd
+	info    simInfo
+	stderr  *syncBuffer
+	done    chan error
+	lockDir string // VOICECERT_LOCK_DIR of the runs against it
 }
 
 // startSimProcess starts "rotate sim args..." and reads its JSON line.
@@ -67,7 +68,7 @@ func startSimProcess(t *testing.T, args ...string) *simProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &simProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p := &simProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1), lockDir: t.TempDir()}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -115,6 +116,7 @@ func (p *simProcess) environ(extra ...string) []string {
 	for k, v := range p.info.Env {
 		env = append(env, k+"="+v)
 	}
+	env = append(env, "VOICECERT_LOCK_DIR="+p.lockDir)
 	return append(env, extra...)
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -84,7 +87,29 @@ func (c *cli) rotationConfig(ctx context.Context, f *rotationFlags) (certrotate.
 		KeySize:           f.common.keySize,
 		CertificatePrefix: f.common.certificatePrefix,
 		Logger:            c.stepLogger(f.common.verbose),
+		Locker:            c.locker(f.sf.instanceURL),
 	}, nil
+}
+
+// locker returns the lock that keeps two runs of apply on this machine from
+// changing the same org or provider at once: the second waits, then finds the
+// work done. The lock files live in $VOICECERT_LOCK_DIR, else in the user's
+// cache directory, in a subdirectory per Salesforce instance and AWS endpoint
+// (simulators share org IDs and ARNs, real orgs do not).
+func (c *cli) locker(instanceURL string) certrotate.Locker {
+	if runtime.GOOS == "windows" {
+		return nil // FileLocker uses flock
+	}
+	dir := c.getenv("VOICECERT_LOCK_DIR")
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		dir = filepath.Join(base, "voicecert", "locks")
+	}
+	sum := sha256.Sum256([]byte(instanceURL + "\n" + c.getenv("AWS_ENDPOINT_URL")))
+	return &certrotate.FileLocker{Dir: filepath.Join(dir, hex.EncodeToString(sum[:8])), Wait: true}
 }
 
 // stepLogger is certrotate's logger: its records repeat the progress lines on
@@ -368,11 +393,37 @@ func (af *applyFlags) configure(cfg *certrotate.Config) error {
 }
 
 func (c *cli) apply(ctx context.Context, cfg certrotate.Config, af applyFlags, asJSON bool) error {
+	// One apply at a time per org and AWS endpoint, from the plan on: a second
+	// run plans after the first has finished, and finds nothing to do (locking
+	// only the writes would make it fail on a plan that moved under it).
+	if fl, ok := cfg.Locker.(*certrotate.FileLocker); ok {
+		unlock, err := c.lockRun(ctx, fl)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	res, err := c.applyPlan(ctx, cfg, af, asJSON, c.stdout)
 	if err != nil {
 		return err
 	}
 	return c.finishApply(res, asJSON, c.stdout)
+}
+
+// lockRun takes the run lock of fl's directory, saying on stderr when it waits
+// for another run.
+func (c *cli) lockRun(ctx context.Context, fl *certrotate.FileLocker) (func(), error) {
+	now := *fl
+	now.Wait = false
+	unlock, err := now.Lock(ctx, "apply")
+	if errors.Is(err, certrotate.ErrLocked) {
+		fmt.Fprintf(c.stderr, "rotate: another apply runs on this org; waiting for it to finish\n")
+		unlock, err = fl.Lock(ctx, "apply")
+	}
+	if err != nil {
+		return nil, failed("apply: taking the run lock: %w; check that VOICECERT_LOCK_DIR (default: the user cache directory) is writable", err)
+	}
+	return unlock, nil
 }
 
 // applied is what applyPlan did.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -238,4 +239,28 @@ func TestRoleARNTemplate(t *testing.T) {
 		t.Errorf("plan with a role that does not exist: exit %d, want %d\n%s", got.code, exitFailed, got.stderr)
 	}
 	assertOneLineError(t, got.stderr, "Missing")
+}
+
+func TestConcurrentAppliesWriteOnce(t *testing.T) {
+	t.Parallel()
+	f, env := startTestFakes(t, fakeOptions{contactCenters: 2})
+	var wg sync.WaitGroup
+	results := make([]result, 2)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = runCLI(t, "", env, "apply", "--yes")
+		}()
+	}
+	wg.Wait()
+	for i, got := range results {
+		if got.code != exitOK {
+			t.Errorf("apply %d: exit %d\n%s%s", i, got.code, got.stdout, got.stderr)
+		}
+	}
+	// One rotation: create, add to AWS, switch the IdP, switch 2 apps, prune.
+	if n := len(f.sf.Writes()) + len(f.iam.Writes()); n != 6 {
+		t.Errorf("two concurrent applies made %d writes, want the 6 of one rotation", n)
+	}
 }
