@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -262,5 +263,64 @@ func TestConcurrentAppliesWriteOnce(t *testing.T) {
 	// One rotation: create, add to AWS, switch the IdP, switch 2 apps, prune.
 	if n := len(f.sf.Writes()) + len(f.iam.Writes()); n != 6 {
 		t.Errorf("two concurrent applies made %d writes, want the 6 of one rotation", n)
+	}
+}
+
+func TestStatusExitCodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		opts     fakeOptions
+		setup    func(t *testing.T, f *fakes)
+		wantCode int
+		wantOut  []string
+	}{
+		{name: "due", wantCode: exitAttention, wantOut: []string{"A rotation is due", "works"}},
+		{name: "healthy", opts: fakeOptions{expiresIn: 90 * 24 * time.Hour}, wantCode: exitOK, wantOut: []string{"Healthy", "works"}},
+		{name: "AWS trusts another certificate", opts: fakeOptions{expiresIn: 90 * 24 * time.Hour},
+			setup: func(t *testing.T, f *fakes) {
+				// Replace the provider's document with one that trusts a
+				// certificate Salesforce does not sign with.
+				doc, err := os.ReadFile("testdata/two-certs.xml")
+				if err != nil {
+					t.Fatal(err)
+				}
+				doc = []byte(strings.ReplaceAll(string(doc), "https://voicecert-example.my.salesforce.com", f.info.Salesforce.InstanceURL))
+				if err := f.iam.SetDocument(f.info.ContactCenters[0].SAMLProviderARN, doc); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantCode: exitAttention, wantOut: []string{"BROKEN", "NO"}},
+		{name: "Salesforce signs with another certificate than configured", opts: fakeOptions{expiresIn: 90 * 24 * time.Hour,
+			org: func(o *sftest.OrgConfig) {
+				o.Certificates = append(o.Certificates, sftest.CertificateConfig{DeveloperName: "Other_Cert", ExpiresAt: time.Now().AddDate(1, 0, 0)})
+				o.ContactCenters[0].App.SignWith = "Other_Cert"
+			}},
+			wantCode: exitFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, env := startTestFakes(t, tt.opts)
+			if tt.setup != nil {
+				tt.setup(t, f)
+			}
+			got := runCLI(t, "", env, "status")
+			if got.code == exitFailed {
+				assertOneLineError(t, got.stderr, "status:", "Other_Cert", "assumption", "nothing was written")
+			}
+			if got.code != tt.wantCode {
+				t.Fatalf("status: exit %d, want %d\n%s%s", got.code, tt.wantCode, got.stdout, got.stderr)
+			}
+			for _, want := range tt.wantOut {
+				if !strings.Contains(got.stdout, want) {
+					t.Errorf("status does not say %q:\n%s", want, got.stdout)
+				}
+			}
+			js := runCLI(t, "", env, "status", "--json")
+			if js.code != tt.wantCode || !json.Valid([]byte(js.stdout)) {
+				t.Errorf("status --json: exit %d, want %d, valid JSON %v:\n%s", js.code, tt.wantCode, json.Valid([]byte(js.stdout)), js.stdout)
+			}
+		})
 	}
 }
