@@ -59,8 +59,8 @@ func (f *applyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.backupDir, "backup-dir", "", "write each AWS provider document to DIR before changing it")
 }
 
-// config builds the certrotate.Config of the flags and environment: one org,
-// AWS from the SDK's chain. Events go to onEvent when set.
+// rotationConfig builds the certrotate.Config of the flags and environment:
+// one org, AWS from the SDK's chain, a file lock per org and AWS endpoint.
 func (c *cli) rotationConfig(ctx context.Context, f *rotationFlags) (certrotate.Config, error) {
 	if err := f.common.validate(); err != nil {
 		return certrotate.Config{}, err
@@ -139,7 +139,7 @@ func buildError(what string, err error) error {
 	return &exitError{code: exitFailed, err: fmt.Errorf("%s: %w", what, err)}
 }
 
-// emitReport prints rep as JSON when asJSON; text is printed by the caller.
+// emitJSON prints rep as one JSON line on stdout.
 func (c *cli) emitJSON(rep *certrotate.Report) error {
 	if err := writeJSON(c.stdout, rep); err != nil {
 		return failed("writing the report: %w", err)
@@ -161,10 +161,26 @@ func (c *cli) parseRotation(ctx context.Context, name, synopsis string, args []s
 		return nil, certrotate.Config{}, err
 	}
 	if len(pos) > 0 {
-		return nil, certrotate.Config{}, refused("%s takes no arguments, got %q; select contact centers with --select NAME", name, pos[0])
+		return nil, certrotate.Config{}, c.errorReport(f.common.json,
+			refused("%s takes no arguments, got %q; select contact centers with --select NAME", name, pos[0]))
 	}
 	cfg, err := c.rotationConfig(ctx, f)
-	return f, cfg, err
+	return f, cfg, c.errorReport(f.common.json, err)
+}
+
+// errorReport prints, when asJSON, the report of an error that stopped a
+// rotation subcommand before certrotate could report it (DESIGN §8: --json
+// prints the report on an error too), and returns err.
+func (c *cli) errorReport(asJSON bool, err error) error {
+	if err == nil || !asJSON {
+		return err
+	}
+	rep := &certrotate.Report{Outcome: certrotate.OutcomeFailed, Error: oneLine(err), Strategy: certrotate.StrategyOverlap}
+	if exitCode(err) == exitRefused {
+		rep.Outcome = certrotate.OutcomeRefused
+	}
+	c.emitJSON(rep)
+	return err
 }
 
 // runStatus is "rotate status": certificates, expiry, who signs with what, what
@@ -368,7 +384,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	if err := af.configure(&cfg); err != nil {
-		return err
+		return c.errorReport(f.common.json, err)
 	}
 	return c.apply(ctx, cfg, af, f.common.json)
 }

@@ -62,6 +62,11 @@ func TestRotationRefusesBadInput(t *testing.T) {
 				t.Errorf("exit code = %d, want %d\nstdout:\n%s\nstderr:\n%s", got.code, exitRefused, got.stdout, got.stderr)
 			}
 			assertOneLineError(t, got.stderr, tt.wantErr...)
+			js := runCLI(t, "", tt.vars, append(tt.args, "--json")...)
+			var rep struct{ Outcome, Error string }
+			if err := json.Unmarshal([]byte(js.stdout), &rep); err != nil || rep.Outcome != "refused" || rep.Error == "" {
+				t.Errorf("--json on a refusal: %v, report %+v\n%s", err, rep, js.stdout)
+			}
 		})
 	}
 }
