@@ -398,7 +398,7 @@ func checkURL(field, raw string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("salesforce: %s %q is not an absolute URL", field, raw)
+		return nil, fmt.Errorf("salesforce: %s %q is not an absolute URL", field, withoutUserinfo(raw))
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("salesforce: %s must be a plain origin without credentials, query or fragment", field)
@@ -407,6 +407,25 @@ func checkURL(field, raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("salesforce: %s: %w", field, err)
 	}
 	return u, nil
+}
+
+// withoutUserinfo returns a URL that failed to parse with any user:password@ of
+// its authority replaced, so that it can be quoted in an error.
+func withoutUserinfo(raw string) string {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return raw
+	}
+	start := len(raw) - len(rest)
+	return raw[:start] + "REDACTED" + raw[start+at:]
 }
 
 // checkScheme allows https, and http only for loopback hosts.

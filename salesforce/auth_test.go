@@ -401,3 +401,20 @@ func TestFormattingHidesSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestURLErrorsHideUserinfo: a configured URL that does not parse is quoted in the
+// error without the password it carries.
+func TestURLErrorsHideUserinfo(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ raw, want string }{
+		{"https://admin:hunter2 x@acme.my.salesforce.com", `"https://REDACTED@acme.my.salesforce.com"`},
+		{"https://admin:hunter2@acme.my.salesforce.com/%zz", `"https://REDACTED@acme.my.salesforce.com/%zz"`},
+		{"https://acme.my.salesforce.com/%zz", `"https://acme.my.salesforce.com/%zz"`},
+	}
+	for _, tt := range tests {
+		_, err := New(Config{InstanceURL: tt.raw, Auth: StaticToken{AccessToken: testToken}})
+		if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("New(InstanceURL %q) error = %v, want it to quote %s and no password", tt.raw, err, tt.want)
+		}
+	}
+}
