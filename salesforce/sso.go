@@ -87,8 +87,8 @@ func (c *Client) ProbeSSO(ctx context.Context, identityURL string) (*SSOResponse
 			return fmt.Errorf("%w: %s; the SSO probe needs a user without the \"API Only User\" permission",
 				ErrAPIOnlyUser, why)
 		}
-		return fmt.Errorf("%s: the user is API-only (%w) or the token lacks the web scope (%w)", why,
-			ErrAPIOnlyUser, ErrNoWebScope)
+		return fmt.Errorf("salesforce: SSO probe: %s: the user has the \"API Only User\" permission or the token "+
+			"lacks the web scope; the probe needs neither to hold (%w; %w)", why, ErrAPIOnlyUser, ErrNoWebScope)
 	}
 
 	// Open a UI session. The sid goes in the body, never in the URL.

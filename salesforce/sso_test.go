@@ -137,8 +137,8 @@ func TestProbeSSOFailures(t *testing.T) {
 					t.Errorf("err = %v, want it to match %v", err, w)
 				}
 			}
-			if !strings.Contains(err.Error(), tt.wantText) {
-				t.Errorf("err = %v, want it to mention %q", err, tt.wantText)
+			if !strings.Contains(err.Error(), tt.wantText) || !strings.HasPrefix(err.Error(), "salesforce: ") {
+				t.Errorf("err = %v, want it to start with the package name and mention %q", err, tt.wantText)
 			}
 			if got := h.mt.GetTotalCallCount(); got != tt.requests {
 				t.Errorf("%d requests, want %d", got, tt.requests)
