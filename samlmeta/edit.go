@@ -68,11 +68,8 @@ func AddSigningCertificate(doc []byte, entityID string, cert *x509.Certificate) 
 	idp.InsertChildAt(pos, kd)
 	idp.InsertChildAt(pos, etree.NewText(indent))
 
-	out, err = tree.WriteToBytes()
+	out, err = writeConfirmed(tree, "add signing certificate", entityID, fp, true)
 	if err != nil {
-		return nil, false, fmt.Errorf("samlmeta: add signing certificate: write: %w", err)
-	}
-	if err := confirmSigning(out, entityID, fp, true); err != nil {
 		return nil, false, err
 	}
 	return out, true, nil
@@ -139,11 +136,8 @@ func RemoveSigningCertificate(doc []byte, entityID string, sha256 string) (out [
 	if removed == 0 {
 		return nil, false, fmt.Errorf("samlmeta: remove signing certificate: sha256 %s of entity %q was not found in the DOM", fp, entityID)
 	}
-	out, err = tree.WriteToBytes()
+	out, err = writeConfirmed(tree, "remove signing certificate", entityID, fp, false)
 	if err != nil {
-		return nil, false, fmt.Errorf("samlmeta: remove signing certificate: write: %w", err)
-	}
-	if err := confirmSigning(out, entityID, fp, false); err != nil {
 		return nil, false, err
 	}
 	return out, true, nil
@@ -310,6 +304,19 @@ func countCertificates(kd *etree.Element) int {
 		}
 	}
 	return n
+}
+
+// writeConfirmed serializes an edited tree and checks the edit took effect: the
+// entity signs with fp exactly when want. op names the edit in errors.
+func writeConfirmed(tree *etree.Document, op, entityID, fp string, want bool) ([]byte, error) {
+	out, err := tree.WriteToBytes()
+	if err != nil {
+		return nil, fmt.Errorf("samlmeta: %s: write: %w", op, err)
+	}
+	if err := confirmSigning(out, entityID, fp, want); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // confirmSigning re-parses an edited document and checks the edit took effect.
