@@ -62,6 +62,31 @@ func (c *Client) ProbeSSO(ctx context.Context, identityURL string) (*SSOResponse
 	if err != nil {
 		return nil, err
 	}
+	resp, err := c.probeSSO(ctx, s, identityURL)
+	if err == nil || !errors.Is(err, ErrAPIOnlyUser) {
+		return resp, err
+	}
+	// frontdoor.jsp answers an expired or revoked session the way it answers an
+	// API-only user. One authenticated REST read tells them apart: it renews the
+	// session once on INVALID_SESSION_ID. When it did, the probe is tried again,
+	// once; when the session was fine, the diagnosis stands.
+	if _, verr := c.do(ctx, call{op: "versions", build: func(s *session) (*http.Request, error) {
+		return c.restRequest(s, http.MethodGet, s.resolve("/services/data/v"+c.version+"/", nil))
+	}}); verr != nil {
+		return nil, verr
+	}
+	renewed, serr := c.session(ctx)
+	if serr != nil {
+		return nil, serr
+	}
+	if renewed == s {
+		return nil, err
+	}
+	return c.probeSSO(ctx, renewed, identityURL)
+}
+
+// probeSSO is one attempt of [Client.ProbeSSO] with the session s.
+func (c *Client) probeSSO(ctx context.Context, s *session, identityURL string) (*SSOResponse, error) {
 	target, err := url.Parse(identityURL)
 	if err != nil || !target.IsAbs() {
 		return nil, fmt.Errorf("salesforce: identity URL %q is not an absolute URL", identityURL)
