@@ -170,7 +170,13 @@ type JWTBearer struct {
 	Username string
 	// Key signs the assertion. Secret.
 	Key *rsa.PrivateKey
-	// Audience is the aud claim; zero: LoginURL.
+	// Audience is the aud claim. Zero means the authorization server Salesforce
+	// documents for the login URL: https://test.salesforce.com for a sandbox My Domain
+	// (*.sandbox.my.salesforce.com), https://login.salesforce.com for any other My
+	// Domain (*.my.salesforce.com), and LoginURL itself otherwise (login.salesforce.com,
+	// test.salesforce.com, an Experience Cloud site). Salesforce refuses a My Domain
+	// URL as the audience ("audience is invalid"), even when the token is requested
+	// from that My Domain.
 	Audience string
 	// Lifetime is how long the assertion is valid; zero: 3 minutes.
 	Lifetime time.Duration
@@ -228,7 +234,7 @@ func (j JWTBearer) token(ctx context.Context, hc *http.Client, now func() time.T
 	}
 	aud := j.Audience
 	if aud == "" {
-		aud = strings.TrimRight(login.String(), "/")
+		aud = jwtAudience(login)
 	}
 	life := j.Lifetime
 	if life <= 0 {
@@ -249,6 +255,18 @@ func (j JWTBearer) token(ctx context.Context, hc *http.Client, now func() time.T
 		"assertion":  {assertion},
 	}
 	return requestToken(ctx, hc, login, form, nil)
+}
+
+// jwtAudience is the default aud claim for a login URL (see [JWTBearer.Audience]).
+func jwtAudience(login *url.URL) string {
+	host := strings.ToLower(login.Hostname())
+	switch {
+	case strings.HasSuffix(host, ".sandbox.my.salesforce.com"):
+		return "https://test.salesforce.com"
+	case strings.HasSuffix(host, ".my.salesforce.com"):
+		return "https://login.salesforce.com"
+	}
+	return strings.TrimRight(login.String(), "/")
 }
 
 // ClientCredentials gets tokens with the OAuth 2.0 client credentials flow. The app

@@ -418,3 +418,27 @@ func TestURLErrorsHideUserinfo(t *testing.T) {
 		}
 	}
 }
+
+// TestJWTAudience pins the default aud claim: Salesforce accepts only its
+// authorization servers (or an Experience Cloud site) as the audience, never a My
+// Domain URL, even when the token is requested from that My Domain.
+func TestJWTAudience(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ login, want string }{
+		{"https://login.salesforce.com", "https://login.salesforce.com"},
+		{"https://test.salesforce.com/", "https://test.salesforce.com"},
+		{"https://acme.my.salesforce.com", "https://login.salesforce.com"},
+		{"https://ACME--uat.sandbox.my.salesforce.com", "https://test.salesforce.com"},
+		{"https://acme.my.site.com/customers", "https://acme.my.site.com/customers"},
+		{"http://127.0.0.1:8080/org/beta", "http://127.0.0.1:8080/org/beta"},
+	}
+	for _, tt := range tests {
+		u, err := url.Parse(tt.login)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := jwtAudience(u); got != tt.want {
+			t.Errorf("jwtAudience(%s) = %q, want %q", tt.login, got, tt.want)
+		}
+	}
+}
