@@ -57,10 +57,9 @@ func (c *Client) check() error {
 	return nil
 }
 
-// iamOptions are passed on every IAM call.
-var iamOptions = []func(*iam.Options){
-	func(o *iam.Options) { o.Retryer = noQuotaRetry(o.Retryer) },
-}
+// withoutQuotaRetry is passed on every IAM call: IAM's LimitExceeded is a quota,
+// not throttling, and is never retried.
+func withoutQuotaRetry(o *iam.Options) { o.Retryer = noQuotaRetry(o.Retryer) }
 
 // LookupError reports that a provider lookup found no match or several. Found
 // lists every SAML provider ARN the account has, so the message can say what
@@ -72,6 +71,7 @@ type LookupError struct {
 	Kind    error    // ErrProviderNotFound or ErrAmbiguousProvider
 }
 
+// Error says what was looked for and what the account has instead.
 func (e *LookupError) Error() string {
 	found := "the account has no SAML provider"
 	if len(e.Found) > 0 {
@@ -156,7 +156,7 @@ func (c *Client) findByARN(ctx context.Context, arn string) (string, error) {
 
 // listProviders returns the ARNs of the account's SAML providers, sorted.
 func (c *Client) listProviders(ctx context.Context) ([]string, error) {
-	out, err := c.IAM.ListSAMLProviders(ctx, &iam.ListSAMLProvidersInput{}, iamOptions...)
+	out, err := c.IAM.ListSAMLProviders(ctx, &iam.ListSAMLProvidersInput{}, withoutQuotaRetry)
 	if err != nil {
 		return nil, awsError("IAM", "ListSAMLProviders", err, iamKind("ListSAMLProviders"))
 	}

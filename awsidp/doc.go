@@ -22,6 +22,7 @@
 //
 // Errors from the SDK are turned into [*Error] values at the boundary, each
 // wrapping a sentinel such as [ErrProviderNotFound], [ErrInvalidMetadata] or
-// [ErrSignatureRejected] and the SDK's own error. Throttling is retried by the
-// SDK's retryer; IAM's LimitExceeded is never retried.
+// [ErrSignatureRejected] and the SDK's own error. Throttling of IAM calls is
+// retried by the SDK's retryer; IAM's LimitExceeded is never retried, and
+// AssumeRoleWithSAML is sent once (a SAML response never goes to STS twice).
 package awsidp

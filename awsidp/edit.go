@@ -309,7 +309,7 @@ func (c *Client) write(ctx context.Context, arn string, previous, doc []byte) (*
 	_, err := c.IAM.UpdateSAMLProvider(ctx, &iam.UpdateSAMLProviderInput{
 		SAMLProviderArn:      aws.String(arn),
 		SAMLMetadataDocument: aws.String(string(doc)),
-	}, iamOptions...)
+	}, withoutQuotaRetry)
 	if err != nil {
 		return nil, awsError("IAM", "UpdateSAMLProvider", err, iamKind("UpdateSAMLProvider"))
 	}

@@ -480,3 +480,19 @@ func TestIntegrationLimitExceededNeverRetried(t *testing.T) {
 		t.Errorf("UpdateSAMLProvider requests = %d, want 6 (5 without awsidp, 1 through it)", n)
 	}
 }
+
+// TestIntegrationProbeNeverResendsAnAssertion: the SDK's retryer would send the
+// same SAMLResponse again after a throttle; ProbeSSO sends it once.
+func TestIntegrationProbeNeverResendsAnAssertion(t *testing.T) {
+	t.Parallel()
+	c := certs()
+	doc := metadata(entity{orgA, []*x509.Certificate{c.old}})
+	e := newEnv(t, doc, iamtest.WithFaults(iamtest.Fault{Operation: "AssumeRoleWithSAML", Code: "Throttling"}))
+	err := e.probe(t, e.samlResponse(t, assertion{}, c.keys[c.old], c.old))
+	if !errors.Is(err, ErrThrottled) {
+		t.Fatalf("ProbeSSO error = %v, want ErrThrottled", err)
+	}
+	if n := e.srv.Calls("AssumeRoleWithSAML"); n != 1 {
+		t.Errorf("AssumeRoleWithSAML requests = %d, want 1: one assertion is sent to STS once", n)
+	}
+}

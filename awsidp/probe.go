@@ -101,7 +101,10 @@ func (p Probe) validate() error {
 // logged or returned.
 //
 // AssumeRoleWithSAML needs no AWS credentials (the SDK sends it unsigned), so
-// client may be built with aws.AnonymousCredentials. Errors are an [*Error]
+// client may be built with aws.AnonymousCredentials. The request is sent once,
+// whatever retryer client has: a SAML response is never sent to STS twice, so
+// a caller that retries (after ErrThrottled, ErrSignatureRejected during
+// propagation, ...) fetches a fresh response. Errors are an [*Error]
 // wrapping ErrSignatureRejected ("Response signature invalid": the provider
 // does not trust the signer, or an update has not propagated), or one of the
 // causes that are not about certificates: ErrAccessDenied, ErrClaimRejected,
@@ -120,7 +123,13 @@ func ProbeSSO(ctx context.Context, client STSAPI, p Probe) error {
 		SAMLAssertion:   aws.String(p.SAMLResponse),
 		DurationSeconds: aws.Int32(ProbeDurationSeconds),
 		Policy:          aws.String(DenyAllPolicy),
-	}, func(o *sts.Options) { o.Region = p.Region })
+	}, func(o *sts.Options) {
+		o.Region = p.Region
+		// One assertion goes to STS once (DESIGN §5): the SDK's retryer would
+		// resend it after a throttle, a 5xx or a broken connection. The
+		// caller retries with a fresh response instead.
+		o.Retryer = aws.NopRetryer{}
+	})
 	if out != nil {
 		out.Credentials = nil // never kept, logged or returned
 	}

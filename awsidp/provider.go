@@ -92,7 +92,7 @@ func (c *Client) Provider(ctx context.Context, arn string) (*Provider, error) {
 
 // get calls GetSAMLProvider and maps its error.
 func (c *Client) get(ctx context.Context, arn string) (*iam.GetSAMLProviderOutput, error) {
-	out, err := c.IAM.GetSAMLProvider(ctx, &iam.GetSAMLProviderInput{SAMLProviderArn: aws.String(arn)}, iamOptions...)
+	out, err := c.IAM.GetSAMLProvider(ctx, &iam.GetSAMLProviderInput{SAMLProviderArn: aws.String(arn)}, withoutQuotaRetry)
 	if err != nil {
 		return nil, awsError("IAM", "GetSAMLProvider", err, iamKind("GetSAMLProvider"))
 	}

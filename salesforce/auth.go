@@ -46,6 +46,9 @@ func (t Token) String() string {
 	return fmt.Sprintf("token{instance=%s id=%s scope=%q access_token=REDACTED}", t.InstanceURL, t.ID, t.Scope)
 }
 
+// GoString is String, so that %#v hides the secret too.
+func (t Token) GoString() string { return t.String() }
+
 // LogValue logs the token without its secret.
 func (t Token) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("instance_url", t.InstanceURL), slog.String("id", t.ID),
@@ -131,6 +134,20 @@ type StaticToken struct {
 	ID string
 }
 
+// String describes the source without the access token.
+func (s StaticToken) String() string {
+	return fmt.Sprintf("salesforce.StaticToken{instance=%s id=%s access_token=REDACTED}", s.InstanceURL, s.ID)
+}
+
+// GoString is String, so that %#v hides the secret too.
+func (s StaticToken) GoString() string { return s.String() }
+
+// LogValue logs the source without the access token.
+func (s StaticToken) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("instance_url", s.InstanceURL), slog.String("id", s.ID),
+		slog.String("access_token", "REDACTED"))
+}
+
 // Token returns the given token.
 func (s StaticToken) Token(ctx context.Context) (*Token, error) {
 	if s.AccessToken == "" {
@@ -153,7 +170,13 @@ type JWTBearer struct {
 	Username string
 	// Key signs the assertion. Secret.
 	Key *rsa.PrivateKey
-	// Audience is the aud claim; zero: LoginURL.
+	// Audience is the aud claim. Zero means the authorization server Salesforce
+	// documents for the login URL: https://test.salesforce.com for a sandbox My Domain
+	// (*.sandbox.my.salesforce.com), https://login.salesforce.com for any other My
+	// Domain (*.my.salesforce.com), and LoginURL itself otherwise (login.salesforce.com,
+	// test.salesforce.com, an Experience Cloud site). Salesforce refuses a My Domain
+	// URL as the audience ("audience is invalid"), even when the token is requested
+	// from that My Domain.
 	Audience string
 	// Lifetime is how long the assertion is valid; zero: 3 minutes.
 	Lifetime time.Duration
@@ -161,6 +184,20 @@ type JWTBearer struct {
 	HTTPClient *http.Client
 	// Now gives the time for the assertion; zero: the [Client]'s, or time.Now.
 	Now func() time.Time
+}
+
+// String describes the source without the private key.
+func (j JWTBearer) String() string {
+	return fmt.Sprintf("salesforce.JWTBearer{login=%s client_id=%s username=%s key=REDACTED}", j.LoginURL, j.ClientID, j.Username)
+}
+
+// GoString is String, so that %#v hides the key too.
+func (j JWTBearer) GoString() string { return j.String() }
+
+// LogValue logs the source without the private key.
+func (j JWTBearer) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("login_url", j.LoginURL), slog.String("client_id", j.ClientID),
+		slog.String("username", j.Username), slog.String("key", "REDACTED"))
 }
 
 // Token requests a new access token.
@@ -197,7 +234,7 @@ func (j JWTBearer) token(ctx context.Context, hc *http.Client, now func() time.T
 	}
 	aud := j.Audience
 	if aud == "" {
-		aud = strings.TrimRight(login.String(), "/")
+		aud = jwtAudience(login)
 	}
 	life := j.Lifetime
 	if life <= 0 {
@@ -220,6 +257,18 @@ func (j JWTBearer) token(ctx context.Context, hc *http.Client, now func() time.T
 	return requestToken(ctx, hc, login, form, nil)
 }
 
+// jwtAudience is the default aud claim for a login URL (see [JWTBearer.Audience]).
+func jwtAudience(login *url.URL) string {
+	host := strings.ToLower(login.Hostname())
+	switch {
+	case strings.HasSuffix(host, ".sandbox.my.salesforce.com"):
+		return "https://test.salesforce.com"
+	case strings.HasSuffix(host, ".my.salesforce.com"):
+		return "https://login.salesforce.com"
+	}
+	return strings.TrimRight(login.String(), "/")
+}
+
 // ClientCredentials gets tokens with the OAuth 2.0 client credentials flow. The app
 // must have the flow enabled with a run-as user, and LoginURL must be the org's My
 // Domain URL (login.salesforce.com does not serve this flow).
@@ -232,6 +281,20 @@ type ClientCredentials struct {
 	ClientSecret string
 	// HTTPClient sends the request; zero: the [Client]'s, or a client with a 30 s timeout.
 	HTTPClient *http.Client
+}
+
+// String describes the source without the client secret.
+func (c ClientCredentials) String() string {
+	return fmt.Sprintf("salesforce.ClientCredentials{login=%s client_id=%s client_secret=REDACTED}", c.LoginURL, c.ClientID)
+}
+
+// GoString is String, so that %#v hides the secret too.
+func (c ClientCredentials) GoString() string { return c.String() }
+
+// LogValue logs the source without the client secret.
+func (c ClientCredentials) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("login_url", c.LoginURL), slog.String("client_id", c.ClientID),
+		slog.String("client_secret", "REDACTED"))
 }
 
 // Token requests a new access token.
@@ -296,9 +359,13 @@ func requestToken(ctx context.Context, hc *http.Client, login *url.URL, form url
 		return nil, fmt.Errorf("salesforce: token request to %s: %w", endpoint.Redacted(), cause)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("salesforce: reading the token answer: %w", err)
+		return nil, fmt.Errorf("salesforce: reading the token answer from %s: %w", endpoint.Redacted(), err)
+	}
+	if len(body) > maxTokenBody {
+		return nil, fmt.Errorf("salesforce: the token endpoint %s answered with more than %d bytes: check the login URL",
+			endpoint.Redacted(), maxTokenBody)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, tokenError(resp.StatusCode, body)
@@ -349,7 +416,7 @@ func checkURL(field, raw string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("salesforce: %s %q is not an absolute URL", field, raw)
+		return nil, fmt.Errorf("salesforce: %s %q is not an absolute URL", field, withoutUserinfo(raw))
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("salesforce: %s must be a plain origin without credentials, query or fragment", field)
@@ -358,6 +425,25 @@ func checkURL(field, raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("salesforce: %s: %w", field, err)
 	}
 	return u, nil
+}
+
+// withoutUserinfo returns a URL that failed to parse with any user:password@ of
+// its authority replaced, so that it can be quoted in an error.
+func withoutUserinfo(raw string) string {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return raw
+	}
+	start := len(raw) - len(rest)
+	return raw[:start] + "REDACTED" + raw[start+at:]
 }
 
 // checkScheme allows https, and http only for loopback hosts.

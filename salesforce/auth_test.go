@@ -130,6 +130,19 @@ func TestTokenEndpointErrors(t *testing.T) {
 		{"client id", 400, fixture(t, "token_error_client.json"), "invalid_client_id", "consumer key", true},
 		{"html page", 404, "<html><body>Not Found</body></html>", "Not Found", "check the login URL", true},
 	}
+	// An answer past the cap is refused as such, not truncated into "not JSON".
+	huge := `{"access_token":"00D000000000001!AQ","instance_url":"` + loginURL + `","pad":"` + strings.Repeat("x", maxTokenBody) + `"}`
+	t.Run("answer too large", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, func(c *Config) {
+			c.Auth = JWTBearer{LoginURL: loginURL, ClientID: "3MVG9consumerKey", Username: "u@acme.example", Key: keys.MustKey(2048)}
+		})
+		h.on(http.MethodPost, loginURL+"/services/oauth2/token", reply{status: 200, body: huge})
+		_, err := h.c.ListCertificates(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "more than 65536 bytes") {
+			t.Fatalf("err = %v, want the answer refused for its size", err)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -353,5 +366,79 @@ func TestOrgIDs(t *testing.T) {
 	}
 	if _, ok := orgIDFromAccessToken("eyJhbGciOiJSUzI1NiJ9.e30.x"); ok {
 		t.Errorf("a JWT gave an org id")
+	}
+}
+
+// TestFormattingHidesSecrets: every value that holds a secret (a token source, a
+// Config, a Client with a session, a token, an SSO response) prints and logs
+// without it, with %v, %+v and %#v alike.
+func TestFormattingHidesSecrets(t *testing.T) {
+	t.Parallel()
+	const secret = "C1ientSecretValue-7f3e9a"
+	key := keys.MustKey(2048)
+	keyDigits := key.D.String()[:24]
+	static := StaticToken{AccessToken: testToken, InstanceURL: testInstance}
+	jwtSrc := JWTBearer{LoginURL: loginURL, ClientID: "3MVG9consumerKey", Username: "u@acme.example", Key: key}
+	cc := ClientCredentials{LoginURL: testInstance, ClientID: "3MVG9consumerKey", ClientSecret: secret}
+	client, err := New(Config{Auth: static, InstanceURL: testInstance})
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := []any{
+		static, &static, jwtSrc, cc, Config{Auth: static}, Config{Auth: jwtSrc}, Config{Auth: cc}, client,
+		Token{AccessToken: testToken}, SSOResponse{Encoded: "PHNhbWxwOlJlc3BvbnNlPlNFQ1JF", SAMLResponse: []byte("SECRETASSERTION")},
+	}
+	var b strings.Builder
+	logger := slog.New(slog.NewJSONHandler(&b, nil))
+	for _, v := range values {
+		fmt.Fprintf(&b, "%v|%+v|%#v|%s\n", v, v, v, v)
+		logger.Info("value", "v", v)
+	}
+	out := b.String()
+	for _, s := range []string{testToken, secret, keyDigits, "SECRETASSERTION", "PHNhbWxwOlJlc3BvbnNlPlNFQ1JF"} {
+		if strings.Contains(out, s) {
+			t.Errorf("secret %.12q shown in:\n%s", s, out)
+		}
+	}
+}
+
+// TestURLErrorsHideUserinfo: a configured URL that does not parse is quoted in the
+// error without the password it carries.
+func TestURLErrorsHideUserinfo(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ raw, want string }{
+		{"https://admin:hunter2 x@acme.my.salesforce.com", `"https://REDACTED@acme.my.salesforce.com"`},
+		{"https://admin:hunter2@acme.my.salesforce.com/%zz", `"https://REDACTED@acme.my.salesforce.com/%zz"`},
+		{"https://acme.my.salesforce.com/%zz", `"https://acme.my.salesforce.com/%zz"`},
+	}
+	for _, tt := range tests {
+		_, err := New(Config{InstanceURL: tt.raw, Auth: StaticToken{AccessToken: testToken}})
+		if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("New(InstanceURL %q) error = %v, want it to quote %s and no password", tt.raw, err, tt.want)
+		}
+	}
+}
+
+// TestJWTAudience pins the default aud claim: Salesforce accepts only its
+// authorization servers (or an Experience Cloud site) as the audience, never a My
+// Domain URL, even when the token is requested from that My Domain.
+func TestJWTAudience(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ login, want string }{
+		{"https://login.salesforce.com", "https://login.salesforce.com"},
+		{"https://test.salesforce.com/", "https://test.salesforce.com"},
+		{"https://acme.my.salesforce.com", "https://login.salesforce.com"},
+		{"https://ACME--uat.sandbox.my.salesforce.com", "https://test.salesforce.com"},
+		{"https://acme.my.site.com/customers", "https://acme.my.site.com/customers"},
+		{"http://127.0.0.1:8080/org/beta", "http://127.0.0.1:8080/org/beta"},
+	}
+	for _, tt := range tests {
+		u, err := url.Parse(tt.login)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := jwtAudience(u); got != tt.want {
+			t.Errorf("jwtAudience(%s) = %q, want %q", tt.login, got, tt.want)
+		}
 	}
 }

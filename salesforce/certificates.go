@@ -179,7 +179,14 @@ func (c *Client) retrieveCertificate(ctx context.Context, name string) ([]byte, 
 			return nil, fmt.Errorf("salesforce: retrieve Certificate %s: %w", name, err)
 		}
 		defer rc.Close()
-		return io.ReadAll(io.LimitReader(rc, maxCertFile))
+		data, err := io.ReadAll(io.LimitReader(rc, maxCertFile+1))
+		if err != nil {
+			return nil, fmt.Errorf("salesforce: retrieve Certificate %s: reading %s: %w", name, f.Name, err)
+		}
+		if len(data) > maxCertFile {
+			return nil, fmt.Errorf("salesforce: retrieve Certificate %s: %s is larger than %d bytes, too large for a certificate", name, f.Name, maxCertFile)
+		}
+		return data, nil
 	}
 	return nil, fmt.Errorf("%w: certs/%s.crt is not in the retrieved zip", ErrNotFound, name)
 }
@@ -223,8 +230,10 @@ func (c *Client) CreateCertificate(ctx context.Context, developerName, label str
 		return nil, err
 	}
 	var id string
+	sent := 0
 	err = c.writeChecked(ctx, "deploy Certificate "+developerName, func() error {
 		var err error
+		sent++
 		id, err = c.deploy(ctx, pkg)
 		return err
 	}, exists)
@@ -233,7 +242,17 @@ func (c *Client) CreateCertificate(ctx context.Context, developerName, label str
 	}
 	if id != "" {
 		if err := c.waitDeploy(ctx, id); err != nil {
-			return nil, err
+			// A deploy whose answer was lost may still have run (deployments are
+			// queued, so the re-read before sending again can miss it); the one
+			// sent again then fails on the duplicate name. The certificate, absent
+			// before the first deploy, exists: that is success.
+			if sent < 2 || !errors.Is(err, ErrDeployFailed) {
+				return nil, err
+			}
+			if found, ferr := exists(); ferr != nil || !found {
+				return nil, err
+			}
+			c.log.Debug("salesforce: an earlier deploy whose answer was lost created the certificate", "certificate", developerName)
 		}
 	}
 	return c.Certificate(ctx, developerName)

@@ -197,6 +197,13 @@ func TestCreateCertificate(t *testing.T) {
 			h.onSOAP("checkDeployStatus", ok(fixture(h.t, "deploy_status_succeeded.xml")))
 			h.onSOAP("readMetadata", ok(fixture(h.t, "read_certificate.xml")))
 		}, nil, 2},
+		{"deploy answer lost, the first deploy ran late: the second fails on the name, the certificate exists", 4096, func(h *harness) {
+			h.on(http.MethodGet, toolingQuery, ok(fixture(h.t, "tooling_empty.json")), ok(fixture(h.t, "tooling_empty.json")),
+				ok(fixture(h.t, "tooling_certificate_voicecert.json")))
+			h.onSOAP("deploy", reply{status: 503, body: "Service Unavailable"}, ok(fixture(h.t, "deploy.xml")))
+			h.onSOAP("checkDeployStatus", ok(fixture(h.t, "deploy_status_duplicate.xml")))
+			h.onSOAP("readMetadata", ok(fixture(h.t, "read_certificate.xml")))
+		}, nil, 2},
 		{"deploy answer lost, re-read shows the certificate: no second deploy", 4096, func(h *harness) {
 			h.on(http.MethodGet, toolingQuery, ok(fixture(h.t, "tooling_empty.json")), ok(fixture(h.t, "tooling_certificate_voicecert.json")))
 			h.onSOAP("deploy", reply{status: 500, body: fixture(h.t, "fault_request_limit.xml")})
@@ -276,5 +283,23 @@ func TestDeployPollingStopsWithContext(t *testing.T) {
 	}
 	if got := h.count("SOAP checkDeployStatus"); got != 1 {
 		t.Errorf("checkDeployStatus called %d times, want 1", got)
+	}
+}
+
+// TestDeployPollingIsBounded: a deployment that never finishes is given up after
+// maxAsyncWait on the client's clock, even when ctx has no deadline.
+func TestDeployPollingIsBounded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.on(http.MethodGet, toolingQuery, ok(fixture(t, "tooling_empty.json")))
+	h.onSOAP("deploy", ok(fixture(t, "deploy.xml")))
+	h.onSOAP("checkDeployStatus", ok(fixture(t, "deploy_status_pending.xml")))
+	_, err := h.c.CreateCertificate(context.Background(), "VoiceCert_20261203", "VoiceCert", 4096)
+	suite.err(err)
+	if err == nil || !strings.Contains(err.Error(), "0Af3B00001CMyfASAT is still") {
+		t.Fatalf("err = %v, want the deployment given up on, by id", err)
+	}
+	if waited := h.clock.Now().Sub(t0); waited < 30*time.Minute || waited > 30*time.Minute+10*time.Second {
+		t.Errorf("gave up after %s of polling, want 30m0s", waited)
 	}
 }

@@ -68,6 +68,22 @@ type Client struct {
 	reads, writes atomic.Int64
 }
 
+// String describes the client without its token source's secrets or its session
+// (fmt would otherwise print the unexported fields raw, a StaticToken's access
+// token among them).
+func (c *Client) String() string {
+	return fmt.Sprintf("salesforce.Client{instance=%s api=%s auth=%T}", c.cfg.InstanceURL, c.version, c.cfg.Auth)
+}
+
+// GoString is String, so that %#v hides the secrets too.
+func (c *Client) GoString() string { return c.String() }
+
+// LogValue logs the client as String describes it.
+func (c *Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("instance_url", c.cfg.InstanceURL), slog.String("api_version", c.version),
+		slog.String("auth", fmt.Sprintf("%T", c.cfg.Auth)))
+}
+
 // session is what a token gives: the token, the URL to call and the org.
 type session struct {
 	tok   *Token

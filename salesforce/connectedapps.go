@@ -455,15 +455,20 @@ func compareNodes(path string, a, b *node, diffs *[]string) {
 		*diffs = append(*diffs, fmt.Sprintf("%s: element %s became %s", path, a.name.Local, b.name.Local))
 		return
 	}
-	here := path + "/" + a.name.Local
-	if path == "" {
-		here = ""
+	// The root wrapper has no name (compareRecords clears it): its path is "".
+	here := ""
+	if a.name.Local != "" {
+		here = path + "/" + a.name.Local
 	}
 	if strings.Join(a.attrs, " ") != strings.Join(b.attrs, " ") {
 		*diffs = append(*diffs, fmt.Sprintf("%s: attributes changed", orRoot(here)))
 	}
 	if len(a.children) == 0 && len(b.children) == 0 && a.text != b.text {
-		*diffs = append(*diffs, fmt.Sprintf("%s: %q became %q", orRoot(here), a.text, b.text))
+		if secretElement(a.name.Local) {
+			*diffs = append(*diffs, fmt.Sprintf("%s: changed (value withheld: it may be a secret)", orRoot(here)))
+		} else {
+			*diffs = append(*diffs, fmt.Sprintf("%s: %q became %q", orRoot(here), a.text, b.text))
+		}
 	}
 	for i := 0; i < max(len(a.children), len(b.children)); i++ {
 		switch {
@@ -475,6 +480,18 @@ func compareNodes(path string, a, b *node, diffs *[]string) {
 			compareNodes(here, a.children[i], b.children[i], diffs)
 		}
 	}
+}
+
+// secretElement reports whether an element of a record may hold a secret whose
+// value must stay out of errors, such as oauthConfig/consumerSecret.
+func secretElement(local string) bool {
+	l := strings.ToLower(local)
+	for _, w := range []string{"secret", "password", "token", "privatekey"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func orRoot(p string) string {

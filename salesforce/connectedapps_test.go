@@ -270,3 +270,22 @@ func TestSetConnectedAppCertificatePrefixedAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCompareRecordsWithholdsSecrets: the differences an ErrUnexpectedChange lists
+// quote values, but never those of secret elements such as consumerSecret.
+func TestCompareRecordsWithholdsSecrets(t *testing.T) {
+	t.Parallel()
+	scope := map[string]string{"": metadataNS}
+	rec := func(secret, label string) *record {
+		return &record{Scope: scope, Inner: []byte(`<label>` + label + `</label><oauthConfig><consumerKey>3MVG9</consumerKey>` +
+			`<consumerSecret>` + secret + `</consumerSecret></oauthConfig>`)}
+	}
+	got := compareRecords(rec("S3cr3tValue1", "A"), rec("S3cr3tValue2", "B"))
+	want := []string{
+		`/label: "A" became "B"`,
+		`/oauthConfig/consumerSecret: changed (value withheld: it may be a secret)`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("compareRecords (-want +got):\n%s", diff)
+	}
+}

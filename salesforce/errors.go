@@ -222,7 +222,7 @@ func tokenHint(code, desc string) string {
 	case strings.Contains(d, "audience"):
 		return "the JWT audience must be https://login.salesforce.com, https://test.salesforce.com " +
 			"or the org's My Domain URL; set JWTBearer.Audience"
-	case strings.Contains(d, "expired") || strings.Contains(d, "exp"):
+	case strings.Contains(d, "expired"):
 		return "the JWT has expired: check the clock of this machine"
 	case strings.Contains(d, "user") && (strings.Contains(d, "inactive") || strings.Contains(d, "not found")):
 		return "check the username: it must be an active user of this org"

@@ -145,3 +145,21 @@ func TestSchemaIsStrict(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenHint(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		code, desc, want string
+	}{
+		{"invalid_grant", "user hasn't approved this consumer", "pre-authorize the user"},
+		{"invalid_grant", "expired authorization code", "check the clock"},
+		// "unexpected" is not "expired": no clock hint.
+		{"invalid_grant", "unexpected error in assertion", "check the username, the login URL"},
+		{"invalid_client_id", "client identifier invalid", "consumer key"},
+	}
+	for _, tt := range tests {
+		if got := tokenHint(tt.code, tt.desc); !strings.Contains(got, tt.want) {
+			t.Errorf("tokenHint(%q, %q) = %q, want it to contain %q", tt.code, tt.desc, got, tt.want)
+		}
+	}
+}

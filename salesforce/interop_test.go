@@ -216,3 +216,43 @@ func TestFaultsFromFakeOrg(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeSSORenewsAnExpiredSession: frontdoor.jsp refuses an expired session the
+// way it refuses an API-only user; the probe must tell them apart, renew the session
+// once and succeed, not report an API-only user.
+func TestProbeSSORenewsAnExpiredSession(t *testing.T) {
+	t.Parallel()
+	clock := fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	srv := sftest.NewServer(t, sftest.WithNow(clock.Now), sftest.WithSleep(clock.Sleep))
+	org := srv.DefaultOrg()
+	c, err := salesforce.New(salesforce.Config{
+		Auth: salesforce.JWTBearer{LoginURL: org.LoginURL(), ClientID: org.OAuthClientID(),
+			Username: org.Username(), Key: org.OAuthKey()},
+		Now: clock.Now, Sleep: clock.Sleep, Logger: salesforce.SuiteLogger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.Issuer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv.ExpireTokens()
+	resp, err := c.ProbeSSO(ctx, org.ContactCenters()[0].IdentityURL)
+	salesforce.NoteError(err)
+	if err != nil {
+		t.Fatalf("ProbeSSO after the session expired: %v", err)
+	}
+	if len(resp.SAMLResponse) == 0 {
+		t.Fatal("ProbeSSO returned no SAMLResponse")
+	}
+	tokens := 0
+	for _, r := range srv.Requests() {
+		if r.Operation == "oauth2/token" {
+			tokens++
+		}
+	}
+	if tokens != 2 {
+		t.Errorf("%d token requests, want 2 (the first session and one renewal)", tokens)
+	}
+}

@@ -376,11 +376,17 @@ func (c *Client) checkDeployStatus(ctx context.Context, id string) (*deployResul
 	return &env.Result, nil
 }
 
+// maxAsyncWait bounds how long a deploy or a retrieve is polled (on Config.Now's
+// clock), so that one stuck in Salesforce's queue cannot hold a run forever when
+// ctx has no deadline. A certificate deploy takes seconds.
+const maxAsyncWait = 30 * time.Minute
+
 // waitDeploy polls checkDeployStatus until the deployment is done, with backoff from
-// 1 s to 10 s through Config.Sleep, bounded by ctx. A deployment that is done without
-// success is an error naming each component's problem.
+// 1 s to 10 s through Config.Sleep, bounded by ctx and by maxAsyncWait. A deployment
+// that is done without success is an error naming each component's problem.
 func (c *Client) waitDeploy(ctx context.Context, id string) error {
 	wait := time.Second
+	start := c.now()
 	for {
 		r, err := c.checkDeployStatus(ctx, id)
 		if err != nil {
@@ -400,6 +406,10 @@ func (c *Client) waitDeploy(ctx context.Context, id string) error {
 			return fmt.Errorf("%w: deployment %s ended %s: %s", ErrDeployFailed, id, r.Status, strings.Join(problems, "; "))
 		}
 		c.log.Debug("salesforce: deployment running", "id", id, "status", r.Status, "wait", wait)
+		if c.now().Sub(start) >= maxAsyncWait {
+			return fmt.Errorf("salesforce: deployment %s is still %s after %s: see Setup > Deployment Status; "+
+				"if it completes later, a new run finds its certificate", id, r.Status, maxAsyncWait)
+		}
 		if err := c.sleep(ctx, wait); err != nil {
 			return fmt.Errorf("salesforce: waiting for deployment %s: %w", id, err)
 		}
@@ -447,6 +457,7 @@ func (c *Client) retrieve(ctx context.Context, typ string, names ...string) ([]b
 	}
 	id := env.Result.ID
 	wait := time.Second
+	start := c.now()
 	for {
 		body, err := c.soapCall(ctx, "checkRetrieveStatus", false, func(b *bytes.Buffer) {
 			b.WriteString("<checkRetrieveStatus>")
@@ -473,6 +484,9 @@ func (c *Client) retrieve(ctx context.Context, typ string, names ...string) ([]b
 				return nil, fmt.Errorf("salesforce: retrieve %s: the zip is not base64: %w", id, err)
 			}
 			return zip, nil
+		}
+		if c.now().Sub(start) >= maxAsyncWait {
+			return nil, fmt.Errorf("salesforce: retrieve %s is still %s after %s: run again later", id, r.Status, maxAsyncWait)
 		}
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("salesforce: waiting for retrieve %s: %w", id, err)

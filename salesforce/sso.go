@@ -35,6 +35,9 @@ func (r SSOResponse) String() string {
 	return fmt.Sprintf("SSOResponse{action=%s relay_state=%q saml_response=REDACTED (%d bytes)}", r.Action, r.RelayState, len(r.SAMLResponse))
 }
 
+// GoString is String, so that %#v hides the assertion too.
+func (r SSOResponse) GoString() string { return r.String() }
+
 // LogValue logs the response without the assertion.
 func (r SSOResponse) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("action", r.Action), slog.String("relay_state", r.RelayState),
@@ -59,6 +62,31 @@ func (c *Client) ProbeSSO(ctx context.Context, identityURL string) (*SSOResponse
 	if err != nil {
 		return nil, err
 	}
+	resp, err := c.probeSSO(ctx, s, identityURL)
+	if err == nil || !errors.Is(err, ErrAPIOnlyUser) {
+		return resp, err
+	}
+	// frontdoor.jsp answers an expired or revoked session the way it answers an
+	// API-only user. One authenticated REST read tells them apart: it renews the
+	// session once on INVALID_SESSION_ID. When it did, the probe is tried again,
+	// once; when the session was fine, the diagnosis stands.
+	if _, verr := c.do(ctx, call{op: "versions", build: func(s *session) (*http.Request, error) {
+		return c.restRequest(s, http.MethodGet, s.resolve("/services/data/v"+c.version+"/", nil))
+	}}); verr != nil {
+		return nil, verr
+	}
+	renewed, serr := c.session(ctx)
+	if serr != nil {
+		return nil, serr
+	}
+	if renewed == s {
+		return nil, err
+	}
+	return c.probeSSO(ctx, renewed, identityURL)
+}
+
+// probeSSO is one attempt of [Client.ProbeSSO] with the session s.
+func (c *Client) probeSSO(ctx context.Context, s *session, identityURL string) (*SSOResponse, error) {
 	target, err := url.Parse(identityURL)
 	if err != nil || !target.IsAbs() {
 		return nil, fmt.Errorf("salesforce: identity URL %q is not an absolute URL", identityURL)
@@ -84,8 +112,8 @@ func (c *Client) ProbeSSO(ctx context.Context, identityURL string) (*SSOResponse
 			return fmt.Errorf("%w: %s; the SSO probe needs a user without the \"API Only User\" permission",
 				ErrAPIOnlyUser, why)
 		}
-		return fmt.Errorf("%s: the user is API-only (%w) or the token lacks the web scope (%w)", why,
-			ErrAPIOnlyUser, ErrNoWebScope)
+		return fmt.Errorf("salesforce: SSO probe: %s: the user has the \"API Only User\" permission or the token "+
+			"lacks the web scope; the probe needs neither to hold (%w; %w)", why, ErrAPIOnlyUser, ErrNoWebScope)
 	}
 
 	// Open a UI session. The sid goes in the body, never in the URL.

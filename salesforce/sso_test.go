@@ -29,6 +29,14 @@ func (s scopedSource) Token(context.Context) (*Token, error) {
 
 // frontdoor answers like frontdoor.jsp: it checks that the sid came in the body and
 // sets a session cookie (or none, for an API-only user).
+// versionsPath and versionsJSON are the API version's resource list, which the probe
+// reads to tell an expired session from an API-only user.
+const (
+	versionsPath = "/services/data/v63.0/"
+	versionsJSON = `{"tooling":"/services/data/v63.0/tooling","query":"/services/data/v63.0/query",` +
+		`"identity":"https://login.salesforce.com/id/00D5g000000XXXXEAA/0055g000000YYYYAAA"}`
+)
+
 func frontdoor(setCookie bool) reply {
 	r := reply{status: 302, header: http.Header{"Location": {"/home/home.jsp"}},
 		check: func(t *testing.T, req *http.Request, body []byte) {
@@ -98,17 +106,22 @@ func TestProbeSSOFailures(t *testing.T) {
 		{"token without web scope", "api refresh_token", testInstance + identityPath, func(h *harness) {}, []error{ErrNoWebScope}, "web scope", 0},
 		{"identity URL on another host", "web api", "https://evil.example" + identityPath, func(h *harness) {}, nil, "not on the org's URL", 0},
 		{"identity URL over plain http", "web api", "http://acme.my.salesforce.com" + identityPath, func(h *harness) {}, []error{ErrInsecureURL}, "", 0},
+		// Refused sessions cost one more request: a REST read that shows the session
+		// itself is valid (an expired one would be renewed and the probe tried again).
 		{"API-only user", "web api", testInstance + identityPath, func(h *harness) {
 			h.on(http.MethodPost, "/secur/frontdoor.jsp", frontdoor(false))
-		}, []error{ErrAPIOnlyUser}, "API Only User", 1},
+			h.on(http.MethodGet, versionsPath, ok(versionsJSON))
+		}, []error{ErrAPIOnlyUser}, "API Only User", 2},
 		{"no session, scope unknown", "", testInstance + identityPath, func(h *harness) {
 			h.on(http.MethodPost, "/secur/frontdoor.jsp", frontdoor(false))
-		}, []error{ErrAPIOnlyUser, ErrNoWebScope}, "", 1},
+			h.on(http.MethodGet, versionsPath, ok(versionsJSON))
+		}, []error{ErrAPIOnlyUser, ErrNoWebScope}, "", 2},
 		{"login page instead of the form", "web api", testInstance + identityPath, func(h *harness) {
 			h.on(http.MethodPost, "/secur/frontdoor.jsp", frontdoor(true))
 			h.on(http.MethodGet, identityPath, reply{status: 302, header: http.Header{"Location": {"/?startURL=%2Fidp%2Flogin"}}})
 			h.on(http.MethodGet, "/?startURL=%2Fidp%2Flogin", ok(fixture(h.t, "login_page.html")))
-		}, []error{ErrAPIOnlyUser}, "asked for a login", 3},
+			h.on(http.MethodGet, versionsPath, ok(versionsJSON))
+		}, []error{ErrAPIOnlyUser}, "asked for a login", 4},
 		{"insufficient privileges", "web api", testInstance + identityPath, func(h *harness) {
 			h.on(http.MethodPost, "/secur/frontdoor.jsp", frontdoor(true))
 			h.on(http.MethodGet, identityPath, ok(fixture(h.t, "insufficient_privileges.html")))
@@ -137,8 +150,8 @@ func TestProbeSSOFailures(t *testing.T) {
 					t.Errorf("err = %v, want it to match %v", err, w)
 				}
 			}
-			if !strings.Contains(err.Error(), tt.wantText) {
-				t.Errorf("err = %v, want it to mention %q", err, tt.wantText)
+			if !strings.Contains(err.Error(), tt.wantText) || !strings.HasPrefix(err.Error(), "salesforce: ") {
+				t.Errorf("err = %v, want it to start with the package name and mention %q", err, tt.wantText)
 			}
 			if got := h.mt.GetTotalCallCount(); got != tt.requests {
 				t.Errorf("%d requests, want %d", got, tt.requests)

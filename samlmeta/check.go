@@ -61,10 +61,10 @@ const (
 
 // Finding is one result of [Check].
 type Finding struct {
-	Severity Severity
-	Group    Group
-	Rule     string
-	Message  string
+	Severity Severity // SeverityError refuses the upload; SeverityWarning informs
+	Group    Group    // GroupIAM (IAM enforces it) or GroupPolicy (voicecert's own)
+	Rule     string   // one of the Rule constants, such as RuleKeySize
+	Message  string   // what is wrong and where, in words; never a key or a document
 }
 
 // String formats the finding as "error iam/key-size: message".

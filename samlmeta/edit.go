@@ -68,11 +68,8 @@ func AddSigningCertificate(doc []byte, entityID string, cert *x509.Certificate) 
 	idp.InsertChildAt(pos, kd)
 	idp.InsertChildAt(pos, etree.NewText(indent))
 
-	out, err = tree.WriteToBytes()
+	out, err = writeConfirmed(tree, "add signing certificate", entityID, fp, true)
 	if err != nil {
-		return nil, false, fmt.Errorf("samlmeta: add signing certificate: write: %w", err)
-	}
-	if err := confirmSigning(out, entityID, fp, true); err != nil {
 		return nil, false, err
 	}
 	return out, true, nil
@@ -96,15 +93,20 @@ func RemoveSigningCertificate(doc []byte, entityID string, sha256 string) (out [
 	if entity == nil {
 		return nil, false, fmt.Errorf("%w: %q", ErrEntityNotFound, entityID)
 	}
-	signing := entity.SigningCertificates()
-	present := false
-	for _, c := range signing {
-		present = present || c.SHA256 == fp
+	present, others := false, 0
+	for _, c := range entity.SigningCertificates() {
+		if c.SHA256 == fp {
+			present = true
+		} else {
+			others++
+		}
 	}
 	if !present {
 		return doc, false, nil
 	}
-	if len(signing) == 1 {
+	// Counted by fingerprint: the same certificate in two KeyDescriptors is still
+	// the last one.
+	if others == 0 {
 		return nil, false, fmt.Errorf("samlmeta: remove signing certificate: sha256 %s is the last signing certificate of entity %q; add its successor first", fp, entityID)
 	}
 
@@ -124,6 +126,9 @@ func RemoveSigningCertificate(doc []byte, entityID string, sha256 string) (out [
 			if use := kd.SelectAttrValue("use", ""); use != "" && use != "signing" {
 				continue
 			}
+			if n := countCertificates(kd); n > 1 {
+				return nil, false, fmt.Errorf("samlmeta: remove signing certificate: sha256 %s of entity %q shares its KeyDescriptor with %d other certificates, which removing it would drop too; split that KeyDescriptor first", fp, entityID, n-1)
+			}
 			removeWithIndent(role, kd)
 			removed++
 		}
@@ -131,11 +136,8 @@ func RemoveSigningCertificate(doc []byte, entityID string, sha256 string) (out [
 	if removed == 0 {
 		return nil, false, fmt.Errorf("samlmeta: remove signing certificate: sha256 %s of entity %q was not found in the DOM", fp, entityID)
 	}
-	out, err = tree.WriteToBytes()
+	out, err = writeConfirmed(tree, "remove signing certificate", entityID, fp, false)
 	if err != nil {
-		return nil, false, fmt.Errorf("samlmeta: remove signing certificate: write: %w", err)
-	}
-	if err := confirmSigning(out, entityID, fp, false); err != nil {
 		return nil, false, err
 	}
 	return out, true, nil
@@ -281,6 +283,40 @@ func holdsCertificate(kd *etree.Element, fp string) bool {
 		}
 	}
 	return false
+}
+
+// countCertificates counts the X509Certificate elements of a KeyDescriptor.
+func countCertificates(kd *etree.Element) int {
+	n := 0
+	for _, ki := range kd.ChildElements() {
+		if !isElement(ki, nsDSig, "KeyInfo") {
+			continue
+		}
+		for _, xd := range ki.ChildElements() {
+			if !isElement(xd, nsDSig, "X509Data") {
+				continue
+			}
+			for _, xc := range xd.ChildElements() {
+				if isElement(xc, nsDSig, "X509Certificate") {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
+// writeConfirmed serializes an edited tree and checks the edit took effect: the
+// entity signs with fp exactly when want. op names the edit in errors.
+func writeConfirmed(tree *etree.Document, op, entityID, fp string, want bool) ([]byte, error) {
+	out, err := tree.WriteToBytes()
+	if err != nil {
+		return nil, fmt.Errorf("samlmeta: %s: write: %w", op, err)
+	}
+	if err := confirmSigning(out, entityID, fp, want); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // confirmSigning re-parses an edited document and checks the edit took effect.

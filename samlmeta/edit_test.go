@@ -99,6 +99,49 @@ func TestEditErrors(t *testing.T) {
 	}
 }
 
+// TestRemoveRefusesToDropOtherCertificates: removal works by fingerprint, so the
+// same certificate twice is still the last one, and a KeyDescriptor that also
+// holds another certificate is not dropped whole.
+func TestRemoveRefusesToDropOtherCertificates(t *testing.T) {
+	t.Parallel()
+	const entityID = "https://kolide-dev-ed.my.salesforce.com"
+	old := fixtureCert(t)
+	other := newTestCert(t, 2048, "other", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 365*24*time.Hour)
+	oldB64 := base64.StdEncoding.EncodeToString(old.X509.Raw)
+	otherB64 := base64.StdEncoding.EncodeToString(other.cert.Raw)
+	md := string(fixtureMetadata(t))
+	const anchor = "</md:KeyDescriptor>"
+	at := strings.Index(md, anchor) + len(anchor)
+	insert := func(kd string) []byte { return []byte(md[:at] + "\n         " + kd + md[at:]) }
+	kd := func(certs ...string) string {
+		var x string
+		for _, c := range certs {
+			x += "<ds:X509Certificate>" + c + "</ds:X509Certificate>"
+		}
+		return `<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data>` + x + `</ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`
+	}
+	tests := []struct {
+		name string
+		doc  []byte
+		want string
+	}{
+		{"the same certificate twice", insert(kd(oldB64)), "last signing certificate"},
+		{"a KeyDescriptor shared with another certificate", insert(kd(oldB64, otherB64)), "shares its KeyDescriptor"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out, changed, err := RemoveSigningCertificate(tt.doc, entityID, old.SHA256)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("RemoveSigningCertificate = changed %v, err %v; want an error saying %q", changed, err, tt.want)
+			}
+			if out != nil {
+				t.Errorf("an edited document was returned with the error")
+			}
+		})
+	}
+}
+
 func mustParse(t testing.TB, data []byte) *Document {
 	t.Helper()
 	doc, err := Parse(data)

@@ -18,7 +18,7 @@ import (
 // temporary credentials it issued, with their session token, unexpired), the
 // credential scope must name the service that owns the Action, and the signature is
 // recomputed with the key's secret over the canonical request (method, path, query,
-// signed headers, SHA-256 of the body) and compared.
+// signed headers, SHA-256 of the body as received) and compared.
 //
 // Not checked: the request time against the server clock (AWS allows 15 minutes).
 // The SDKs sign with the wall clock and tests run the fake on a fake clock, so the
@@ -127,12 +127,11 @@ func canonicalRequest(r *http.Request, body []byte, signed []string) string {
 		b.WriteString(name + ":" + value + "\n")
 	}
 	b.WriteString("\n" + strings.Join(signed, ";") + "\n")
-	payload := r.Header.Get("X-Amz-Content-Sha256")
-	if payload == "" {
-		sum := sha256.Sum256(body)
-		payload = hex.EncodeToString(sum[:])
-	}
-	b.WriteString(payload)
+	// The payload hash is computed from the body received, never taken from an
+	// X-Amz-Content-Sha256 header: a header would let a body changed after signing
+	// pass (IAM and STS hash the body themselves).
+	sum := sha256.Sum256(body)
+	b.WriteString(hex.EncodeToString(sum[:]))
 	return b.String()
 }
 

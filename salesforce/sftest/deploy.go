@@ -46,7 +46,14 @@ type deployMessage struct {
 	created, changed                               bool
 }
 
-const maxZipEntry = 10 << 20
+// maxZipEntry and maxZipTotal bound what a deploy zip may expand to, per file and
+// in all, so that a small zip cannot make the fake hold gigabytes. (Salesforce's
+// own limits are larger, 400 MB uncompressed; no deploy a test sends comes near
+// either.)
+const (
+	maxZipEntry = 10 << 20
+	maxZipTotal = 50 << 20
+)
 
 func (s *Server) deploy(o *org, sc *soapCall) (string, *soapFault) {
 	opts := sc.op.child("DeployOptions")
@@ -83,6 +90,7 @@ func (s *Server) planDeploy(job *deployJob, data []byte, singlePackage bool) {
 		return
 	}
 	files := map[string][]byte{}
+	total := 0
 	for _, f := range zr.File {
 		if f.FileInfo().IsDir() {
 			continue
@@ -92,12 +100,20 @@ func (s *Server) planDeploy(job *deployJob, data []byte, singlePackage bool) {
 			job.errorMessage = "Unable to read " + f.Name + " in the zip file"
 			return
 		}
-		b, err := io.ReadAll(io.LimitReader(rc, maxZipEntry))
+		b, err := io.ReadAll(io.LimitReader(rc, int64(min(maxZipEntry, maxZipTotal-total))+1))
 		rc.Close()
-		if err != nil {
+		switch {
+		case err != nil:
 			job.errorMessage = "Unable to read " + f.Name + " in the zip file"
 			return
+		case len(b) > maxZipEntry:
+			job.errorMessage = fmt.Sprintf("The file %s in the zip file is larger than %d bytes", f.Name, maxZipEntry)
+			return
+		case total+len(b) > maxZipTotal:
+			job.errorMessage = fmt.Sprintf("The zip file expands to more than %d bytes", maxZipTotal)
+			return
 		}
+		total += len(b)
 		files[f.Name] = b
 	}
 	// package.xml at the root (singlePackage) or in one top-level folder.

@@ -11,7 +11,11 @@
 //   - OAuth 2.0 (POST /services/oauth2/token): the JWT bearer flow, verified against
 //     the certificate registered on the app (RS256, iss, sub, aud, exp), and client
 //     credentials. Tokens look like "00D…!…", carry scopes and a user, and expire on
-//     the configured clock. Errors are {"error","error_description"} with HTTP 400.
+//     the configured clock. Parameters travel in a form body or the query string;
+//     a client-credentials answer is signed with the client secret as Salesforce
+//     documents. Errors are {"error","error_description"} with HTTP 400.
+//   - The resources of a version (GET /services/data/vXX.X), whose identity URL
+//     jsforce's identity() follows.
 //   - REST and Tooling SOQL (GET /services/data/vXX.X/query and /tooling/query):
 //     a real, small SOQL parser over CallCenter, ConnectedApplication, Organization,
 //     User and (Tooling) Certificate, with pagination through nextRecordsUrl, JSON

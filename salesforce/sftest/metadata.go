@@ -97,9 +97,11 @@ func (s *Server) readMetadata(o *org, sc *soapCall) (string, *soapFault) {
 			}
 		}
 		if rec == nil {
-			// Not found: no record. ReadResult.records is not nillable in the
-			// schema, so an absent record is the schema-valid answer; no real
-			// capture of this case was found.
+			// Not found: a nil placeholder in the name's place, as live orgs
+			// send, although ReadResult.records is not nillable in the schema.
+			// jsforce's metadata.read needs it (it reads records[0] and fails
+			// on an empty result), and answers {} for it.
+			b.WriteString(`<records xsi:nil="true"/>`)
 			continue
 		}
 		writeRecord(&b, rec, "records")

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -79,6 +80,7 @@ func TestReadMetadata(t *testing.T) {
 	var certs struct {
 		Records []struct {
 			Type           string `xml:"http://www.w3.org/2001/XMLSchema-instance type,attr"`
+			Nil            string `xml:"http://www.w3.org/2001/XMLSchema-instance nil,attr"`
 			FullName       string `xml:"fullName"`
 			Content        string `xml:"content"`
 			CASigned       string `xml:"caSigned"`
@@ -90,8 +92,13 @@ func TestReadMetadata(t *testing.T) {
 	if err := xml.Unmarshal([]byte(a.body), &certs); err != nil {
 		t.Fatal(err)
 	}
-	if len(certs.Records) != 2 {
-		t.Fatalf("records %+v: want 2, the missing one left out", certs.Records)
+	// A name that does not exist keeps its place with a nil record, as live
+	// orgs answer; jsforce's metadata.read fails on a result without it.
+	if len(certs.Records) != 3 || certs.Records[1].Nil != "true" || certs.Records[1].FullName != "" {
+		t.Fatalf("records %+v: want 3, the missing one nil", certs.Records)
+	}
+	if !strings.Contains(a.body, `<records xsi:nil="true"/>`) {
+		t.Errorf("the missing name's record is not <records xsi:nil=\"true\"/>:\n%s", a.body)
 	}
 	old := certs.Records[0]
 	if old.Type != "Certificate" || old.FullName != "Old_Cert" || old.CASigned != "false" || old.KeySize != "2048" ||
@@ -113,7 +120,7 @@ func TestReadMetadata(t *testing.T) {
 	if got, want := parsed.Subject.String(), "CN=Old_Cert,OU="+org.ID()[:15]+",O=Salesforce.com,L=San Francisco,ST=CA,C=USA"; got != want {
 		t.Errorf("subject %q, want %q", got, want)
 	}
-	if big := org.Certificate("Big_Cert"); !big.NotAfter.Equal(t0.AddDate(2, 0, 0)) || certs.Records[1].KeySize != "4096" {
+	if big := org.Certificate("Big_Cert"); !big.NotAfter.Equal(t0.AddDate(2, 0, 0)) || certs.Records[2].KeySize != "4096" {
 		t.Errorf("a 4096-bit certificate expires %v, want 2 years after creation", big.NotAfter)
 	}
 
@@ -148,7 +155,10 @@ func TestReadMetadata(t *testing.T) {
 			t.Errorf("ConnectedApp record lacks %s:\n%s", want, app.body)
 		}
 	}
-	validateAgainstSchema(t, operationXML(t, a), operationXML(t, idp), operationXML(t, cc), operationXML(t, app))
+	// The nil placeholder is Salesforce's own departure from its schema (records
+	// is not nillable there); the rest of the answer must be schema-valid.
+	withoutNil := strings.ReplaceAll(operationXML(t, a), `<records xsi:nil="true"/>`, "")
+	validateAgainstSchema(t, withoutNil, operationXML(t, idp), operationXML(t, cc), operationXML(t, app))
 }
 
 func TestUpdateReplacesTheWholeApp(t *testing.T) {
@@ -242,10 +252,11 @@ func deployZip(t *testing.T, name string, keySize int) string {
 }
 
 type deployStatus struct {
-	Done     bool   `xml:"done"`
-	Status   string `xml:"status"`
-	Success  bool   `xml:"success"`
-	Failures []struct {
+	Done         bool   `xml:"done"`
+	Status       string `xml:"status"`
+	Success      bool   `xml:"success"`
+	ErrorMessage string `xml:"errorMessage"`
+	Failures     []struct {
 		FileName string `xml:"fileName"`
 		FullName string `xml:"fullName"`
 		Problem  string `xml:"problem"`
@@ -349,6 +360,33 @@ func TestDeployWithoutPackageXML(t *testing.T) {
 	_, last, _ := deployAndPoll(t, org, token, base64.StdEncoding.EncodeToString(buf.Bytes()))
 	if last.Status != "Failed" || len(last.Failures) != 1 || last.Failures[0].Problem != "No package.xml found" || last.Failures[0].FullName != "package.xml" {
 		t.Errorf("result %+v", last)
+	}
+}
+
+// TestDeployZipBomb: a small zip that expands past the fake's bound fails the
+// deploy instead of being read whole (or silently cut).
+func TestDeployZipBomb(t *testing.T) {
+	t.Parallel()
+	srv, clock := newServer(t)
+	org := srv.DefaultOrg()
+	token := login(t, org, clock.Now())
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("package.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, `<Package xmlns="http://soap.sforce.com/2006/04/metadata"><version>63.0</version></Package>`)
+	if w, err = zw.Create("certs/Big.crt"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, 10<<20+1)); err != nil {
+		t.Fatal(err)
+	}
+	zw.Close()
+	_, last, _ := deployAndPoll(t, org, token, base64.StdEncoding.EncodeToString(buf.Bytes()))
+	if last.Status != "Failed" || !strings.Contains(last.ErrorMessage, "certs/Big.crt in the zip file is larger than") {
+		t.Errorf("result %+v, want a failed deploy naming the oversized file", last)
 	}
 }
 

@@ -2,7 +2,9 @@ package sftest
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -160,10 +162,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, c *call) {
 		fail("invalid_request", "must use HTTP POST")
 		return
 	}
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		fail("invalid_request", "must use application/x-www-form-urlencoded")
-		return
-	}
+	// Parameters come from a form body or from the URL's query string, which
+	// Salesforce also reads (the salesforce-oauth2 npm client posts them there
+	// with an empty body). A body of another content type is not read, so its
+	// grant_type is missing, which Salesforce answers with unsupported_grant_type.
 	if err := r.ParseForm(); err != nil {
 		fail("invalid_request", "malformed request body")
 		return
@@ -176,7 +178,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	// The log names the org that issued a token, if any.
 	c.org = nil
-	switch r.PostForm.Get("grant_type") {
+	switch r.Form.Get("grant_type") {
 	case jwtBearerGrant:
 		s.jwtBearer(w, r, c, only, fail)
 	case "client_credentials":
@@ -204,7 +206,7 @@ func (s *Server) findApp(clientID string, only *org) (*org, *oauthApp) {
 }
 
 func (s *Server) jwtBearer(w http.ResponseWriter, r *http.Request, c *call, only *org, fail func(code, desc string)) {
-	assertion := r.PostForm.Get("assertion")
+	assertion := r.Form.Get("assertion")
 	if assertion == "" {
 		fail("invalid_request", "assertion is required")
 		return
@@ -325,10 +327,20 @@ func numericClaim(v any) (time.Time, bool) {
 	return time.Unix(int64(sec), int64(frac*1e9)), true
 }
 
+// tokenSignature is the signature of a token response, as Salesforce documents
+// it: the standard base64 of HMAC-SHA256 over the identity URL followed by
+// issued_at, keyed with the client secret. Clients such as the salesforce-oauth2
+// npm package verify it and refuse the token otherwise.
+func tokenSignature(clientSecret, id, issuedAt string) string {
+	mac := hmac.New(sha256.New, []byte(clientSecret))
+	io.WriteString(mac, id+issuedAt)
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
 func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, c *call, only *org, fail func(code, desc string)) {
 	id, secret, basic := r.BasicAuth()
 	if !basic {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+		id, secret = r.Form.Get("client_id"), r.Form.Get("client_secret")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -351,16 +363,11 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, c *ca
 		writeJSON(w, http.StatusInternalServerError, oauthError{"server_error", "internal error"})
 		return
 	}
-	sig, err := s.randomString(32)
-	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, oauthError{"server_error", "internal error"})
-		return
-	}
 	c.org = o
+	id, issuedAt := s.identityURL(o, u), strconv.FormatInt(t.issued.UnixMilli(), 10)
 	writeJSON(w, http.StatusOK, tokenResponse{
-		AccessToken: t.value, Signature: sig + "=", Scope: strings.Join(t.scopes, " "),
-		InstanceURL: o.instanceURL(s.URL), ID: s.identityURL(o, u), TokenType: "Bearer",
-		IssuedAt: strconv.FormatInt(t.issued.UnixMilli(), 10),
+		AccessToken: t.value, Signature: tokenSignature(app.ClientSecret, id, issuedAt), Scope: strings.Join(t.scopes, " "),
+		InstanceURL: o.instanceURL(s.URL), ID: id, TokenType: "Bearer", IssuedAt: issuedAt,
 	})
 }
 

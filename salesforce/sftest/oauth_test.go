@@ -1,6 +1,9 @@
 package sftest_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -122,28 +125,44 @@ func TestClientCredentials(t *testing.T) {
 	t.Parallel()
 	srv, _ := newServer(t)
 	org := srv.DefaultOrg()
+	good := url.Values{"grant_type": {"client_credentials"}, "client_id": {org.OAuthClientID()}, "client_secret": {org.OAuthClientSecret()}}
 	tests := []struct {
 		name   string
 		form   url.Values
 		basic  bool
+		send   string // how the parameters travel: "" a form body, "query" the URL, else a body of that content type
 		status int
 		want   string // error body, or "" for success
 	}{
-		{"form", url.Values{"grant_type": {"client_credentials"}, "client_id": {org.OAuthClientID()}, "client_secret": {org.OAuthClientSecret()}}, false, 200, ""},
-		{"basic auth", url.Values{"grant_type": {"client_credentials"}}, true, 200, ""},
-		{"wrong secret", url.Values{"grant_type": {"client_credentials"}, "client_id": {org.OAuthClientID()}, "client_secret": {"nope"}}, false, 400,
+		{"form", good, false, "", 200, ""},
+		{"basic auth", url.Values{"grant_type": {"client_credentials"}}, true, "", 200, ""},
+		// salesforce-oauth2 0.2.0 posts its parameters in the query string, with no body.
+		{"query string", good, false, "query", 200, ""},
+		{"body not a form", good, false, "text/plain", 400,
+			`{"error":"unsupported_grant_type","error_description":"grant type not supported"}`},
+		{"wrong secret", url.Values{"grant_type": {"client_credentials"}, "client_id": {org.OAuthClientID()}, "client_secret": {"nope"}}, false, "", 400,
 			`{"error":"invalid_client","error_description":"invalid client credentials"}`},
-		{"unknown client", url.Values{"grant_type": {"client_credentials"}, "client_id": {"x"}, "client_secret": {"y"}}, false, 400,
+		{"unknown client", url.Values{"grant_type": {"client_credentials"}, "client_id": {"x"}, "client_secret": {"y"}}, false, "", 400,
 			`{"error":"invalid_client_id","error_description":"client identifier invalid"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			req, err := http.NewRequest(http.MethodPost, srv.URL+"/services/oauth2/token", strings.NewReader(tt.form.Encode()))
+			target, body := srv.URL+"/services/oauth2/token", tt.form.Encode()
+			if tt.send == "query" {
+				target, body = target+"?"+body, ""
+			}
+			req, err := http.NewRequest(http.MethodPost, target, strings.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
 			}
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			switch tt.send {
+			case "":
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			case "query":
+			default:
+				req.Header.Set("Content-Type", tt.send)
+			}
 			if tt.basic {
 				req.SetBasicAuth(org.OAuthClientID(), org.OAuthClientSecret())
 			}
@@ -161,8 +180,15 @@ func TestClientCredentials(t *testing.T) {
 			if err := json.Unmarshal([]byte(a.body), &got); err != nil {
 				t.Fatal(err)
 			}
-			if !tokenForm.MatchString(got["access_token"]) || got["signature"] == "" || len(got["issued_at"]) != 13 {
-				t.Errorf("answer %v lacks a token, signature or 13-digit issued_at", got)
+			if !tokenForm.MatchString(got["access_token"]) || len(got["issued_at"]) != 13 {
+				t.Errorf("answer %v lacks a token or a 13-digit issued_at", got)
+			}
+			// The signature is base64(HMAC-SHA256(client secret, id + issued_at)), as
+			// Salesforce documents it and salesforce-oauth2 verifies it.
+			mac := hmac.New(sha256.New, []byte(org.OAuthClientSecret()))
+			mac.Write([]byte(got["id"] + got["issued_at"]))
+			if want := base64.StdEncoding.EncodeToString(mac.Sum(nil)); got["signature"] != want {
+				t.Errorf("signature %q, want %q", got["signature"], want)
 			}
 		})
 	}
@@ -264,5 +290,40 @@ func TestIdentityURL(t *testing.T) {
 	}
 	if a := get(t, tr["id"], "00D000000000000!nope"); a.status != http.StatusForbidden || a.body != "Bad_OAuth_Token" {
 		t.Errorf("bad token: %d %q", a.status, a.body)
+	}
+}
+
+// TestResourcesLeadToIdentity follows jsforce's Connection.identity() when it was
+// given a bare access token: GET /services/data/vXX.X, then the "identity" URL it
+// names with ?format=json&oauth_token=. Without a valid token the resource list is
+// an INVALID_SESSION_ID error, which jsforce reports by errorCode.
+func TestResourcesLeadToIdentity(t *testing.T) {
+	t.Parallel()
+	srv, clock := newServer(t, sftest.WithOrgs(sftest.OrgConfig{Name: "acme"}, sftest.OrgConfig{Name: "globex"}))
+	for _, org := range srv.Orgs() {
+		token := login(t, org, clock.Now())
+		for _, path := range []string{"/services/data/v63.0", "/services/data/v63.0/"} {
+			a := get(t, org.InstanceURL()+path, token)
+			var res map[string]string
+			if err := json.Unmarshal([]byte(a.body), &res); err != nil || a.status != http.StatusOK || a.contentType != "application/json;charset=UTF-8" {
+				t.Fatalf("%s %s: %d %q %s", org.Name(), path, a.status, a.contentType, a.body)
+			}
+			if res["query"] != "/services/data/v63.0/query" || res["tooling"] != "/services/data/v63.0/tooling" {
+				t.Errorf("%s %s: resources %v", org.Name(), path, res)
+			}
+			id := get(t, res["identity"]+"?format=json&oauth_token="+url.QueryEscape(token), token)
+			var who map[string]any
+			if err := json.Unmarshal([]byte(id.body), &who); err != nil || id.status != http.StatusOK {
+				t.Fatalf("%s identity %q: %d %s", org.Name(), res["identity"], id.status, id.body)
+			}
+			if who["organization_id"] != org.ID() || who["username"] != org.Username() {
+				t.Errorf("%s identity %v", org.Name(), who)
+			}
+		}
+		a := get(t, org.InstanceURL()+"/services/data/v63.0", "00D000000000000!nope")
+		want := `[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]`
+		if a.status != http.StatusUnauthorized || a.body != want {
+			t.Errorf("%s bad token: %d %s, want 401 %s", org.Name(), a.status, a.body, want)
+		}
 	}
 }

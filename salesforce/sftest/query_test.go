@@ -217,3 +217,38 @@ func TestQueryPagination(t *testing.T) {
 		t.Errorf("bad locator: %d %s", a.status, a.body)
 	}
 }
+
+// TestQueryCount answers SELECT count() as Salesforce does, with totalSize and no
+// records: jsforce's sobject(...).count() sends exactly "SELECT count() FROM User"
+// and reads totalSize.
+func TestQueryCount(t *testing.T) {
+	t.Parallel()
+	srv, clock := newServer(t, sftest.WithOrgs(queryOrg()), sftest.WithBatchSize(2))
+	org := srv.DefaultOrg()
+	token := login(t, org, clock.Now())
+	tests := []struct {
+		path, soql string
+		want       string
+	}{
+		{"/services/data/v63.0/query", "SELECT count() FROM User", `{"totalSize":2,"done":true,"records":[]}`},
+		{"/services/data/v63.0/query", "SELECT COUNT() FROM CallCenter WHERE InternalName IN ('Alpha', 'Echo', 'Zulu')", `{"totalSize":2,"done":true,"records":[]}`},
+		{"/services/data/v63.0/tooling/query", "SELECT count() FROM Certificate",
+			`{"size":2,"totalSize":2,"done":true,"queryLocator":null,"entityTypeName":"Certificate","records":[]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.soql, func(t *testing.T) {
+			t.Parallel()
+			a := query(t, org, token, tt.path, tt.soql)
+			if a.status != http.StatusOK {
+				t.Fatalf("status %d: %s", a.status, a.body)
+			}
+			if diff := cmp.Diff(tt.want, strings.TrimSpace(a.body)); diff != "" {
+				t.Errorf("body (-want +got):\n%s", diff)
+			}
+		})
+	}
+	a := query(t, org, token, "/services/data/v63.0/query", "SELECT count( FROM User")
+	if a.status != http.StatusBadRequest || !strings.Contains(a.body, `"errorCode":"MALFORMED_QUERY"`) {
+		t.Errorf("a broken count(: %d %s", a.status, a.body)
+	}
+}

@@ -114,6 +114,11 @@ func (s *Server) handleREST(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	version, rest := m[1], m[2]
+	if rest == "" || rest == "/" {
+		c.operation = "resources"
+		s.handleResources(w, r, c, version)
+		return
+	}
 	tooling := strings.HasPrefix(rest, "/tooling/")
 	if tooling {
 		rest = strings.TrimPrefix(rest, "/tooling")
@@ -177,10 +182,37 @@ func (s *Server) handleREST(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	s.mu.Lock()
 	rows := query.run(query.sobj.rows(s, c.org))
-	cur := &cursor{org: c.org, tooling: tooling, sobj: query.sobj, fields: query.fieldDefs, records: rows, total: len(rows), batch: batch}
+	records := rows
+	if query.count {
+		records = nil // COUNT() answers totalSize with an empty records array
+	}
+	cur := &cursor{org: c.org, tooling: tooling, sobj: query.sobj, fields: query.fieldDefs, records: records, total: len(rows), batch: batch}
 	page := s.page(cur, 0, version)
 	s.mu.Unlock()
 	writeRawJSON(w, page)
+}
+
+// handleResources answers GET /services/data/vXX.X, the resources of a version.
+// jsforce's identity() reads its "identity" URL when it was given a bare access
+// token. Salesforce lists about forty resources; the fake lists those it serves.
+func (s *Server) handleResources(w http.ResponseWriter, r *http.Request, c *call, version string) {
+	if r.Method != http.MethodGet {
+		writeRESTError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "HTTP Method '"+r.Method+"' not allowed. Allowed are GET,HEAD")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.lookupToken(c.org, bearer(r))
+	if t == nil {
+		writeInvalidSession(w)
+		return
+	}
+	base := "/services/data/v" + version
+	writeJSON(w, http.StatusOK, map[string]string{
+		"identity": s.identityURL(c.org, t.user),
+		"query":    base + "/query",
+		"tooling":  base + "/tooling",
+	})
 }
 
 func (s *Server) restFault(w http.ResponseWriter, c *call) bool {

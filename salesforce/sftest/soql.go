@@ -140,6 +140,7 @@ func lexSOQL(q string) ([]soqlToken, *soqlError) {
 }
 
 type soqlQuery struct {
+	count     bool        // SELECT COUNT(): the answer is the number of rows, with no records
 	fields    []soqlToken // as written
 	object    soqlToken
 	where     soqlExpr
@@ -183,6 +184,15 @@ type soqlParser struct {
 func (p *soqlParser) peek() soqlToken { return p.toks[p.i] }
 func (p *soqlParser) next() soqlToken { t := p.toks[p.i]; p.i++; return t }
 
+// punct reports whether the token k places ahead is the punctuation text.
+func (p *soqlParser) punct(k int, text string) bool {
+	if p.i+k >= len(p.toks) {
+		return false
+	}
+	t := p.toks[p.i+k]
+	return t.kind == tokPunct && t.text == text
+}
+
 func (p *soqlParser) keyword(words ...string) bool {
 	t := p.peek()
 	if t.kind != tokIdent {
@@ -223,7 +233,12 @@ func parseSOQL(q string) (*soqlQuery, *soqlError) {
 		return nil, p.unexpected()
 	}
 	p.next()
-	for {
+	if p.keyword("COUNT") && p.punct(1, "(") && p.punct(2, ")") {
+		// jsforce's sobject().count() sends SELECT count() FROM ...
+		p.i += 3
+		out.count = true
+	}
+	for !out.count {
 		t := p.peek()
 		if t.kind != tokIdent || soqlReserved[strings.ToUpper(t.text)] {
 			return nil, p.unexpected()
