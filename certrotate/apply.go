@@ -314,10 +314,13 @@ func (p *Plan) runStep(ctx context.Context, s *Step, rep *StepReport) (EventKind
 			return fail(StageCheck, s.Planned.Action, err)
 		}
 	}
-	unlock, err := p.lockResources(ctx, s.locks)
+	locked, err := p.lockResources(ctx, s.locks)
 	if err != nil {
 		return fail(StageCheck, s.Planned.Action, err)
 	}
+	// The locks guard Check and Apply; Verify only reads (and probes SSO), so
+	// other orgs may write the provider meanwhile.
+	unlock := sync.OnceFunc(locked)
 	defer unlock()
 
 	change := s.Planned
@@ -335,6 +338,7 @@ func (p *Plan) runStep(ctx context.Context, s *Step, rep *StepReport) (EventKind
 	if err := s.Apply(ctx); err != nil {
 		return fail(StageApply, change.Action, err)
 	}
+	unlock()
 	if s.Verify != nil {
 		if err := s.Verify(ctx); err != nil {
 			return fail(StageVerify, change.Action, err)
