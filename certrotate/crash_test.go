@@ -13,6 +13,7 @@ import (
 
 	"github.com/voicecert/voicecert/awsidp"
 	"github.com/voicecert/voicecert/awsidp/iamtest"
+	"github.com/voicecert/voicecert/salesforce"
 	"github.com/voicecert/voicecert/salesforce/sftest"
 	"github.com/voicecert/voicecert/samlmeta"
 )
@@ -361,14 +362,20 @@ func crashAndRerun(t *testing.T, spec fakesSpec, strategy Strategy, mode crashMo
 	if !fired.Load() {
 		t.Fatalf("the run never made write %s", at)
 	}
-	if err == nil {
-		t.Errorf("the broken run returned no error; outcome %q", rep1.Outcome)
-	}
-	if mode == modeFault && !errors.Is(err, awsidp.ErrLimitExceeded) && rep1.Outcome == OutcomeApplied {
-		t.Errorf("the injected fault was not reported: %v", err)
+	var sfErr *salesforce.Error
+	switch {
+	case mode != modeFault:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the cancelled run returned %v, want context.Canceled; outcome %q", err, rep1.Outcome)
+		}
+	case at.Op == "UpdateSAMLProvider":
+		if !errors.Is(err, awsidp.ErrLimitExceeded) {
+			t.Errorf("the run returned %v, want the injected LimitExceeded; outcome %q", err, rep1.Outcome)
+		}
+	case !errors.As(err, &sfErr) || sfErr.Code != "UNKNOWN_EXCEPTION":
+		t.Errorf("the run returned %v, want the injected UNKNOWN_EXCEPTION; outcome %q", err, rep1.Outcome)
 	}
 	cancel()
-	rep1Copy := rep1
 
 	p, err = Build(t.Context(), w.cfg)
 	if err != nil {
@@ -411,7 +418,7 @@ func crashAndRerun(t *testing.T, spec fakesSpec, strategy Strategy, mode crashMo
 	if len(pr.bad) > 0 {
 		t.Errorf("SSO fails after the re-run: %v", pr.bad)
 	}
-	inv.verdict(t, strategy, end, rep1Copy, rep2)
+	inv.verdict(t, strategy, end, rep1, rep2)
 
 	sf0, aws0 := w.writes()
 	if p, err := Build(t.Context(), w.cfg); err != nil || p.Changed() {
