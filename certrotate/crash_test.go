@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/voicecert/voicecert/awsidp"
+	"github.com/aws/smithy-go"
+
 	"github.com/voicecert/voicecert/awsidp/iamtest"
 	"github.com/voicecert/voicecert/salesforce"
 	"github.com/voicecert/voicecert/salesforce/sftest"
@@ -339,7 +340,8 @@ func crashAndRerun(t *testing.T, spec fakesSpec, strategy Strategy, mode crashMo
 		case mode == modeFault && when == "before":
 			fired.Store(true)
 			if host == "" {
-				w.iam.InjectFault(iamtest.Fault{Operation: op, Nth: w.iam.Calls(op) + 1, Code: "LimitExceeded"})
+				// Another writer got there first: a failure no fallback handles.
+				w.iam.InjectFault(iamtest.Fault{Operation: op, Nth: w.iam.Calls(op) + 1, Code: "ConcurrentModification"})
 				return
 			}
 			for _, srv := range w.sf {
@@ -369,8 +371,9 @@ func crashAndRerun(t *testing.T, spec fakesSpec, strategy Strategy, mode crashMo
 			t.Errorf("the cancelled run returned %v, want context.Canceled; outcome %q", err, rep1.Outcome)
 		}
 	case at.Op == "UpdateSAMLProvider":
-		if !errors.Is(err, awsidp.ErrLimitExceeded) {
-			t.Errorf("the run returned %v, want the injected LimitExceeded; outcome %q", err, rep1.Outcome)
+		var apiErr smithy.APIError
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "ConcurrentModification" {
+			t.Errorf("the run returned %v, want the injected ConcurrentModification; outcome %q", err, rep1.Outcome)
 		}
 	case !errors.As(err, &sfErr) || sfErr.Code != "UNKNOWN_EXCEPTION":
 		t.Errorf("the run returned %v, want the injected UNKNOWN_EXCEPTION; outcome %q", err, rep1.Outcome)

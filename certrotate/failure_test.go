@@ -3,6 +3,7 @@ package certrotate
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/voicecert/voicecert/awsidp"
 	"github.com/voicecert/voicecert/awsidp/iamtest"
 	"github.com/voicecert/voicecert/salesforce/sftest"
+	"github.com/voicecert/voicecert/samlmeta"
 )
 
 // stepStatuses lists "name status" for each step of a report.
@@ -327,6 +329,64 @@ func TestOneOrgsProvidersAtOnce(t *testing.T) {
 	defer mu.Unlock()
 	if !met || waiting != 3 {
 		t.Errorf("the three providers' adds did not run at once (%d reached the barrier)", waiting)
+	}
+	pr := w.newProber()
+	pr.probeAll(t.Context())
+	if len(pr.bad) > 0 {
+		t.Errorf("SSO fails: %v", pr.bad)
+	}
+}
+
+// TestOverlapFallsBackAtKeyQuota: the provider already holds IAM's quota of 10
+// keys, so overlap cannot add an eleventh; nothing has changed in Salesforce
+// yet, so the rotation finishes as replace, whose swap keeps the count.
+func TestOverlapFallsBackAtKeyQuota(t *testing.T) {
+	t.Parallel()
+	var pads []sftest.CertificateConfig
+	for i := range 9 {
+		pads = append(pads, sftest.CertificateConfig{DeveloperName: fmt.Sprintf("Pad%d", i+1)})
+	}
+	w := newFakes(t, fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}}, Extra: pads}}})
+	h, arn := w.orgs[0], w.providers[acct1]
+	doc, _ := w.iam.Document(arn)
+	for _, pad := range pads {
+		var err error
+		if doc, _, err = samlmeta.AddSigningCertificate(doc, h.InstanceURL(), h.Certificate(pad.DeveloperName)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.iam.SetDocument(arn, doc); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(w.trusted(acct1, h)); got != 10 {
+		t.Fatalf("provider holds %d keys, want 10", got)
+	}
+	p, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.Apply(t.Context())
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if rep.Outcome != OutcomeApplied || !strings.Contains(rep.Fallback, "limit exceeded") {
+		t.Errorf("outcome %q fallback %q, want applied after the quota fallback", rep.Outcome, rep.Fallback)
+	}
+	created := w.newCertificates()[h.Name()]
+	var fresh []string
+	for _, n := range created {
+		if !strings.HasPrefix(n, "Pad") {
+			fresh = append(fresh, n)
+		}
+	}
+	if len(fresh) != 1 {
+		t.Fatalf("created %q, want one certificate", fresh)
+	}
+	// The pads outlive the new certificate, so they stay (they may be another
+	// rotation's); the old certificate made room for the new one.
+	trusted := w.trusted(acct1, h)
+	if !slices.Contains(trusted, fp(h.Certificate(fresh[0]).Raw)) || slices.Contains(trusted, fp(h.Certificate(oldCertName(0)).Raw)) || len(trusted) != 10 {
+		t.Errorf("provider trusts %d keys %v; want the new one instead of the old, 10 in all", len(trusted), shortList(trusted))
 	}
 	pr := w.newProber()
 	pr.probeAll(t.Context())

@@ -170,10 +170,12 @@ func (o *orgRun) bindProvider(s *Step, spec stepSpec) {
 				remove = spec.Remove[0] // one write swaps the old key for the new
 			}
 			if _, err := o.edit(ctx, arn, prov, c.X509, remove); err != nil {
-				if spec.Name == StepAddCertificate && errors.Is(err, awsidp.ErrInvalidMetadata) {
-					// Nothing changed in Salesforce yet (add comes first): finish as replace.
+				if spec.Name == StepAddCertificate && (errors.Is(err, awsidp.ErrInvalidMetadata) || errors.Is(err, awsidp.ErrLimitExceeded)) {
+					// Nothing changed in Salesforce yet (add comes first): finish as
+					// replace, which swaps keys in one write. A document at IAM's
+					// quota of 10 keys per provider has no room for a second key.
 					return &fallback{
-						Reason: fmt.Sprintf("AWS refused to trust two certificates in %s (%v); nothing had changed in Salesforce, so the rotation finished as replace", arn, err),
+						Reason: fmt.Sprintf("AWS refused to trust one more certificate in %s (%v); nothing had changed in Salesforce, so the rotation finished as replace", arn, err),
 						Err:    err, Next: o.replanAsReplace,
 					}
 				}
