@@ -30,47 +30,61 @@ type writeKey struct {
 
 func (k writeKey) String() string { return fmt.Sprintf("%s %s %s#%d", k.Step, k.Target, k.Op, k.N) }
 
-// writeCounter numbers the writes of one run as the hooks see them. Writes are
-// serial in the crash matrix (one org at a time), so "before" and "after" of a
-// write are adjacent.
+// writeCounter numbers the writes of one run as the hooks see them. One
+// server's writes (an org's on its sftest server, or IAM's, which the shared
+// provider's lock serializes) never overlap, so "before" and "after" of a write
+// are adjacent among them.
 type writeCounter struct {
-	w    *fakes
-	mu   sync.Mutex
-	seen map[writeKey]int
-	last writeKey
-	host string
-	all  []writeKey
+	w *fakes
+	// byServer names writes by server (the org's, or "aws") instead of by
+	// step: exact when orgs run at once, where the step running is not known.
+	byServer bool
+	mu       sync.Mutex
+	seen     map[writeKey]int
+	last     map[string]writeKey // by server
+	all      []writeKey
 }
 
-func newWriteCounter(w *fakes) *writeCounter {
-	return &writeCounter{w: w, seen: map[writeKey]int{}}
+func newWriteCounter(w *fakes, byServer bool) *writeCounter {
+	return &writeCounter{w: w, byServer: byServer, seen: map[writeKey]int{}, last: map[string]writeKey{}}
 }
 
 // key returns the key of the write the hook is called for.
-func (c *writeCounter) key(when, op string) (writeKey, string) {
+func (c *writeCounter) key(when, op, host string) writeKey {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if when == "after" {
-		return c.last, c.host
+	server := "aws"
+	for i, srv := range c.w.sf {
+		if host != "" && hostOf(srv.URL) == host {
+			server = c.w.orgs[i].Name()
+		}
 	}
-	step, target, host := c.w.current()
-	k := writeKey{Step: step, Target: target, Op: op}
+	if when == "after" {
+		return c.last[server]
+	}
+	k := writeKey{Target: server, Op: op}
+	if !c.byServer {
+		k.Step, k.Target, _ = c.w.current()
+	}
 	c.seen[k]++
 	k.N = c.seen[k]
-	c.last, c.host = k, host
+	c.last[server] = k
 	c.all = append(c.all, k)
-	return k, host
+	return k
 }
 
 // cleanWrites runs a rotation without failure and returns its writes in order,
 // after checking them against the fakes' request logs, so the matrix covers
 // every write the fakes saw and not a hand-picked list.
-func cleanWrites(t *testing.T, spec fakesSpec, strategy Strategy) []writeKey {
+func cleanWrites(t *testing.T, spec fakesSpec, strategy Strategy, atOnce bool) []writeKey {
 	t.Helper()
 	w := newFakes(t, spec)
-	w.cfg.Strategy, w.cfg.Concurrency = strategy, 1
-	c := newWriteCounter(w)
-	w.addHook(func(when, op, _ string) { c.key(when, op) })
+	w.cfg.Strategy = strategy
+	if !atOnce {
+		w.cfg.Concurrency = 1
+	}
+	c := newWriteCounter(w, atOnce)
+	w.addHostHook(func(when, op, host string) { c.key(when, op, host) })
 	p, err := Build(t.Context(), w.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -277,7 +291,10 @@ const (
 // strategy, each way a run can break, then runs it again: it converges to one
 // new certificate per org that every provider trusts, SSO works, a third run
 // writes nothing, and no invariant of DESIGN §7 breaks at any point, the
-// rollback's writes and the re-run's included.
+// rollback's writes and the re-run's included. Writes are enumerated from a
+// clean run (checked against the fakes' request logs). Orgs run one at a time
+// so each write can be named by its step, except in the "at once" setup, where
+// two orgs on one provider run concurrently and writes are named by server.
 func TestCrashMatrix(t *testing.T) {
 	t.Parallel()
 	both := []Strategy{StrategyOverlap, StrategyReplace}
@@ -288,17 +305,21 @@ func TestCrashMatrix(t *testing.T) {
 		strategies []Strategy
 		modes      []crashMode
 		larger     bool
+		// atOnce runs the orgs concurrently (Config.Concurrency's default);
+		// writes are then named by server, not by step.
+		atOnce bool
 	}{
-		{"1 org, 2 contact centers, 1 provider", fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}, {}}}}}, both, allModes, false},
-		{"5 contact centers, 1 org", fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}, {OnDefault: true}, {}, {OnDefault: true}, {}}}}}, both, []crashMode{modeFault}, true},
-		{"2 orgs sharing a provider", fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}}}, {CCs: []ccSpec{{}, {}}}}}, both, []crashMode{modeCrash}, true},
-		{"3 AWS accounts", fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{Account: acct1}, {Account: acct2}, {Account: acct3}}}}}, both, []crashMode{modeCancel}, true},
+		{"1 org, 2 contact centers, 1 provider", fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}, {}}}}}, both, allModes, false, false},
+		{"5 contact centers, 1 org", fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}, {OnDefault: true}, {}, {OnDefault: true}, {}}}}}, both, []crashMode{modeFault}, true, false},
+		{"2 orgs sharing a provider", fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}}}, {CCs: []ccSpec{{}, {}}}}}, both, []crashMode{modeCrash}, true, false},
+		{"3 AWS accounts", fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{Account: acct1}, {Account: acct2}, {Account: acct3}}}}}, both, []crashMode{modeCancel}, true, false},
+		{"2 orgs sharing a provider, at once", fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}}}, {CCs: []ccSpec{{}, {}}}}}, both, []crashMode{modeFault, modeCancel}, true, true},
 	}
 	for _, su := range setups {
 		for _, strategy := range su.strategies {
 			t.Run(su.name+"/"+string(strategy), func(t *testing.T) {
 				t.Parallel()
-				writes := cleanWrites(t, su.spec, strategy)
+				writes := cleanWrites(t, su.spec, strategy, su.atOnce)
 				for i, at := range writes {
 					for j, mode := range su.modes {
 						if raceEnabled && (j != i%len(su.modes) || su.larger && i != len(writes)/2) {
@@ -309,7 +330,7 @@ func TestCrashMatrix(t *testing.T) {
 						}
 						t.Run(string(mode)+"/"+at.String(), func(t *testing.T) {
 							t.Parallel()
-							crashAndRerun(t, su.spec, strategy, mode, at)
+							crashAndRerun(t, su.spec, strategy, mode, at, su.atOnce)
 						})
 					}
 				}
@@ -319,20 +340,23 @@ func TestCrashMatrix(t *testing.T) {
 }
 
 // crashAndRerun breaks a run at one write and runs again; see TestCrashMatrix.
-func crashAndRerun(t *testing.T, spec fakesSpec, strategy Strategy, mode crashMode, at writeKey) {
+func crashAndRerun(t *testing.T, spec fakesSpec, strategy Strategy, mode crashMode, at writeKey, atOnce bool) {
 	// Latency on the fake clock makes time pass as calls are made, so moments
 	// and windows can be compared; nothing sleeps for real.
 	spec.SFOpts = []sftest.Option{sftest.WithLatency(10 * time.Millisecond)}
 	spec.IAMOpts = []iamtest.Option{iamtest.WithLatency(10 * time.Millisecond)}
 	w := newFakes(t, spec)
-	w.cfg.Strategy, w.cfg.Concurrency = strategy, 1
+	w.cfg.Strategy = strategy
+	if !atOnce {
+		w.cfg.Concurrency = 1
+	}
 	inv := w.watchInvariants()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	c := newWriteCounter(w)
+	c := newWriteCounter(w, atOnce)
 	var fired atomic.Bool
-	w.addHook(func(when, op, _ string) {
-		k, host := c.key(when, op)
+	w.addHostHook(func(when, op, host string) {
+		k := c.key(when, op, host)
 		if k != at || fired.Load() {
 			return
 		}

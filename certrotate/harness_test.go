@@ -86,12 +86,14 @@ type fakes struct {
 	// hooks run around every write of the clients certrotate uses: before and
 	// after each Salesforce write (deploy, updateMetadata) and each
 	// UpdateSAMLProvider. op names the write; step is the step running.
-	mu     sync.Mutex
-	hooks  []func(when, op, step string)
-	step   string // the step running now
-	target string // its target
-	host   string // the host of the Salesforce write running now; "" for AWS
-	events []Event
+	mu    sync.Mutex
+	hooks []func(when, op, step string)
+	// hostHooks are like hooks, given the host of a Salesforce write ("" for AWS).
+	hostHooks []func(when, op, host string)
+	step      string // the step running now
+	target    string // its target
+	host      string // the host of the Salesforce write running now; "" for AWS
+	events    []Event
 	// tokens are the access tokens issued to the clients, to look for in logs.
 	tokens []string
 }
@@ -303,11 +305,23 @@ func (w *fakes) current() (step, target, host string) {
 	return w.step, w.target, w.host
 }
 
+// addHostHook adds a function run before and after every write, given the host
+// of a Salesforce write ("" for an AWS write).
+func (w *fakes) addHostHook(fn func(when, op, host string)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.hostHooks = append(w.hostHooks, fn)
+}
+
 func (w *fakes) runHooks(when, op, host string) {
 	w.mu.Lock()
 	w.host = host
 	hooks, step := slices.Clone(w.hooks), w.step
+	hostHooks := slices.Clone(w.hostHooks)
 	w.mu.Unlock()
+	for _, fn := range hostHooks {
+		fn(when, op, host)
+	}
 	for _, fn := range hooks {
 		fn(when, op, step)
 	}
