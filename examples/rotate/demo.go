@@ -43,6 +43,7 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 	if len(pos) > 0 {
 		return refused("demo takes no arguments, got %q", pos[0])
 	}
+	// The in-process fake IAM has no propagation delay: no wait before the switch.
 	af := applyFlags{yes: true, strategy: strategy, pruneGrace: demoAssertionLifetime}
 	var cfg certrotate.Config
 	if err := af.configure(&cfg); err != nil {

@@ -216,7 +216,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("apply without --yes made %d writes", n)
 	}
 
-	got = step("apply --yes --json", exitOK, "apply", "--yes", "--json", "--backup-dir", backups)
+	got = step("apply --yes --json", exitOK, "apply", "--yes", "--json", "--backup-dir", backups, "--propagation-wait", "0")
 	var rep struct {
 		Outcome        string
 		ContactCenters []struct {
@@ -241,7 +241,7 @@ func TestEndToEnd(t *testing.T) {
 
 	step("plan after apply", exitOK, "plan")
 	before = writesIn(t, logPath)
-	step("apply again", exitOK, "apply")
+	step("apply again", exitOK, "apply", "--propagation-wait", "0")
 	if n := writesIn(t, logPath) - before; n != 0 {
 		t.Errorf("a second apply made %d writes, want 0", n)
 	}

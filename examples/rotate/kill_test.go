@@ -52,7 +52,7 @@ func killRound(t *testing.T, k int) error {
 	sim := startSimProcess(t, "--contact-centers", "5", "--latency", "50ms", "--assertion-lifetime", "1s", "--request-log", logPath)
 	env := sim.environ()
 
-	cmd := exec.Command(rotateBinary(t), "apply", "--yes")
+	cmd := exec.Command(rotateBinary(t), "apply", "--yes", "--propagation-wait", "0")
 	cmd.Env, cmd.Stdout, cmd.Stderr = env, io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
 		return err
@@ -80,7 +80,7 @@ func killRound(t *testing.T, k int) error {
 	afterKill := countWrites(logPath)
 	t.Logf("kill after %d writes: %d writes made before apply stopped", k, afterKill)
 
-	got := runBinary(t, env, "apply", "--yes")
+	got := runBinary(t, env, "apply", "--yes", "--propagation-wait", "0")
 	if got.code != exitOK {
 		return fmt.Errorf("apply after the kill (at %d writes): exit %d\nstdout:\n%s\nstderr:\n%s", afterKill, got.code, got.stdout, got.stderr)
 	}

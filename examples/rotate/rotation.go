@@ -45,6 +45,7 @@ type applyFlags struct {
 	acceptUnobserved bool
 	noRollback       bool
 	pruneGrace       time.Duration
+	propagationWait  time.Duration
 	backupDir        string
 }
 
@@ -56,6 +57,7 @@ func (f *applyFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.acceptUnobserved, "accept-unobserved", false, "accept a signer the SSO probe cannot confirm (verification by consistency only, no automatic rollback)")
 	fs.BoolVar(&f.noRollback, "no-rollback", false, "on failure, stop where it failed instead of rolling back")
 	fs.DurationVar(&f.pruneGrace, "prune-grace", 0, "wait this long after the last switch before removing the old certificate from AWS (default: the observed assertion lifetime)")
+	fs.DurationVar(&f.propagationWait, "propagation-wait", certrotate.DefaultPropagationWait, "overlap: wait this long after adding the new certificate to AWS before the first switch, while IAM propagates it (0: no wait)")
 	fs.StringVar(&f.backupDir, "backup-dir", "", "write each AWS provider document to DIR before changing it")
 }
 
@@ -378,7 +380,7 @@ func renderVerify(w io.Writer, rep *certrotate.Report) {
 func runApply(ctx context.Context, c *cli, args []string) error {
 	var af applyFlags
 	f, cfg, err := c.parseRotation(ctx, "apply",
-		"apply [--yes] [--json] [--strategy overlap|replace] [--force] [--accept-affected] [--accept-unobserved] [--no-rollback] [--prune-grace DUR] [--backup-dir DIR] [common flags]",
+		"apply [--yes] [--json] [--strategy overlap|replace] [--force] [--accept-affected] [--accept-unobserved] [--no-rollback] [--prune-grace DUR] [--propagation-wait DUR] [--backup-dir DIR] [common flags]",
 		args, af.register)
 	if err != nil {
 		return err
@@ -399,12 +401,19 @@ func (af *applyFlags) configure(cfg *certrotate.Config) error {
 	if af.pruneGrace < 0 {
 		return refused("--prune-grace %v is negative", af.pruneGrace)
 	}
+	if af.propagationWait < 0 {
+		return refused("--propagation-wait %v is negative", af.propagationWait)
+	}
 	cfg.Strategy = certrotate.Strategy(af.strategy)
 	cfg.Force = af.force
 	cfg.AcceptAffected = af.acceptAffected
 	cfg.AcceptUnobserved = af.acceptUnobserved
 	cfg.NoRollback = af.noRollback
 	cfg.PruneGrace = af.pruneGrace
+	cfg.PropagationWait = af.propagationWait
+	if af.propagationWait == 0 {
+		cfg.PropagationWait = -1 // certrotate: negative is no wait, zero its default
+	}
 	return nil
 }
 

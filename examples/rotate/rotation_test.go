@@ -50,6 +50,7 @@ func TestRotationRefusesBadInput(t *testing.T) {
 		{name: "key size", vars: env, args: []string{"plan", "--key-size", "1024"}, wantErr: []string{"--key-size 1024"}},
 		{name: "argument", vars: env, args: []string{"status", "Contact Center 1"}, wantErr: []string{"--select NAME"}},
 		{name: "strategy", vars: env, args: []string{"apply", "--strategy", "swap"}, wantErr: []string{`--strategy "swap"`}},
+		{name: "propagation wait", vars: env, args: []string{"apply", "--propagation-wait", "-1s"}, wantErr: []string{"--propagation-wait -1s is negative"}},
 		{name: "no credentials", vars: map[string]string{}, args: []string{"status"}, wantErr: []string{"no Salesforce credentials"}},
 		{name: "http instance off loopback", vars: map[string]string{"SF_INSTANCE_URL": "http://example.my.salesforce.com", "SF_ACCESS_TOKEN": "00Dx!y"},
 			args: []string{"verify"}, wantErr: []string{"SF_INSTANCE_URL", "use https://"}},
@@ -81,7 +82,7 @@ func TestApplyNeedsConsent(t *testing.T) {
 		t.Fatalf("plan: exit %d, want %d with affected-apps consent:\n%s%s", plan.code, exitAttention, plan.stdout, plan.stderr)
 	}
 	before := len(f.sf.Writes()) + len(f.iam.Writes())
-	got := runCLI(t, "", env, "apply", "--yes")
+	got := runCLI(t, "", env, "apply", "--yes", "--propagation-wait", "0")
 	if got.code != exitRefused {
 		t.Errorf("apply without consent: exit %d, want %d\n%s", got.code, exitRefused, got.stderr)
 	}
@@ -89,7 +90,7 @@ func TestApplyNeedsConsent(t *testing.T) {
 	if n := len(f.sf.Writes()) + len(f.iam.Writes()) - before; n != 0 {
 		t.Errorf("apply without consent made %d writes", n)
 	}
-	got = runCLI(t, "", env, "apply", "--yes", "--accept-affected")
+	got = runCLI(t, "", env, "apply", "--yes", "--accept-affected", "--propagation-wait", "0")
 	if got.code != exitOK {
 		t.Errorf("apply --accept-affected: exit %d\n%s%s", got.code, got.stdout, got.stderr)
 	}
@@ -122,7 +123,7 @@ func TestNoSecretsWithVerbose(t *testing.T) {
 	}{
 		{env, []string{"status", "-v"}},
 		{jwtEnv, []string{"plan", "-v", "--json"}},
-		{env, []string{"apply", "-v", "--yes"}},
+		{env, []string{"apply", "-v", "--yes", "--propagation-wait", "0"}},
 		{jwtEnv, []string{"verify", "-v", "--json"}},
 	} {
 		got := runCLI(t, "", run.vars, run.args...)
@@ -169,7 +170,7 @@ func TestApplyFailure(t *testing.T) {
 			f, env := startTestFakes(t, fakeOptions{contactCenters: 3})
 			f.sf.AddFault(sftest.Fault{Operation: "updateMetadata", Type: "ConnectedApp", Nth: 2, Code: "UNKNOWN_EXCEPTION"})
 			backups := t.TempDir()
-			got := runCLI(t, "", env, append([]string{"apply", "--yes", "--backup-dir", backups}, tt.args...)...)
+			got := runCLI(t, "", env, append([]string{"apply", "--yes", "--propagation-wait", "0", "--backup-dir", backups}, tt.args...)...)
 			if got.code != tt.wantCode {
 				t.Fatalf("apply: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", got.code, tt.wantCode, got.stdout, got.stderr)
 			}
@@ -180,7 +181,7 @@ func TestApplyFailure(t *testing.T) {
 				}
 			}
 			// A rerun, the fault spent, converges and SSO works.
-			if got := runCLI(t, "", env, "apply", "--yes"); got.code != exitOK {
+			if got := runCLI(t, "", env, "apply", "--yes", "--propagation-wait", "0"); got.code != exitOK {
 				t.Errorf("apply after the failure: exit %d\n%s%s", got.code, got.stdout, got.stderr)
 			}
 			if got := runCLI(t, "", env, "verify"); got.code != exitOK {
@@ -208,7 +209,7 @@ func TestApplyConfirmsOnATerminal(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			c := &cli{stdin: strings.NewReader(tt.answer), stdout: &stdout, stderr: &stderr,
 				getenv: func(k string) string { return env[k] }, log: newLogger(&stderr, false), interactive: true}
-			code := exitCode(c.dispatch(t.Context(), []string{"apply"}))
+			code := exitCode(c.dispatch(t.Context(), []string{"apply", "--propagation-wait", "0"}))
 			if code != tt.wantCode {
 				t.Errorf("exit code %d, want %d\n%s%s", code, tt.wantCode, stdout.String(), stderr.String())
 			}
@@ -256,7 +257,7 @@ func TestConcurrentAppliesWriteOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = runCLI(t, "", env, "apply", "--yes")
+			results[i] = runCLI(t, "", env, "apply", "--yes", "--propagation-wait", "0")
 		}()
 	}
 	wg.Wait()
