@@ -123,7 +123,18 @@ func (r *run) discover(ctx context.Context) error {
 		}
 	}
 	if len(unknown) > 0 {
-		return fmt.Errorf("certrotate: no Amazon Connect contact center named %s in the orgs; check Config.Select (a Name or InternalName)", strings.Join(unknown, ", "))
+		var have []string
+		for _, o := range r.orgs {
+			for _, c := range o.ccs {
+				have = append(have, fmt.Sprintf("%q (internal name %q)", c.cc.Name, c.cc.InternalName))
+			}
+		}
+		found := "the orgs have none"
+		if len(have) > 0 {
+			found = "the orgs have " + strings.Join(have, ", ")
+		}
+		return fmt.Errorf("%w: no Amazon Connect contact center named %s; select by Name or InternalName: %s",
+			ErrBadConfig, strings.Join(unknown, ", "), found)
 	}
 	return nil
 }

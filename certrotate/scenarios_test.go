@@ -542,8 +542,10 @@ func TestSelect(t *testing.T) {
 	t.Parallel()
 	w := newFakes(t, fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}, {}}}}})
 	w.cfg.Select = []string{"Org1CC9"}
-	if _, err := Build(t.Context(), w.cfg); err == nil || !strings.Contains(err.Error(), "no Amazon Connect contact center named Org1CC9") {
-		t.Fatalf("Build with an unknown name: %v", err)
+	_, err := Build(t.Context(), w.cfg)
+	if !errors.Is(err, ErrBadConfig) || !strings.Contains(err.Error(), "no Amazon Connect contact center named Org1CC9") ||
+		!strings.Contains(err.Error(), `"Org1CC1"`) {
+		t.Fatalf("Build with an unknown name: %v; want ErrBadConfig naming it and the contact centers there are", err)
 	}
 	w.cfg.Select = []string{"Org1CC1"}
 	p, err := Build(t.Context(), w.cfg)

@@ -50,6 +50,7 @@ func TestRotationRefusesBadInput(t *testing.T) {
 		{name: "key size", vars: env, args: []string{"plan", "--key-size", "1024"}, wantErr: []string{"--key-size 1024"}},
 		{name: "argument", vars: env, args: []string{"status", "Contact Center 1"}, wantErr: []string{"--select NAME"}},
 		{name: "strategy", vars: env, args: []string{"apply", "--strategy", "swap"}, wantErr: []string{`--strategy "swap"`}},
+		{name: "unknown contact center", vars: env, args: []string{"plan", "--select", "Nope"}, wantErr: []string{"Nope", "Contact Center 1"}},
 		{name: "propagation wait", vars: env, args: []string{"apply", "--propagation-wait", "-1s"}, wantErr: []string{"--propagation-wait -1s is negative"}},
 		{name: "no credentials", vars: map[string]string{}, args: []string{"status"}, wantErr: []string{"no Salesforce credentials"}},
 		{name: "http instance off loopback", vars: map[string]string{"SF_INSTANCE_URL": "http://example.my.salesforce.com", "SF_ACCESS_TOKEN": "00Dx!y"},
