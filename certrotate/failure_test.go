@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -387,6 +388,73 @@ func TestOverlapFallsBackAtKeyQuota(t *testing.T) {
 	trusted := w.trusted(acct1, h)
 	if !slices.Contains(trusted, fp(h.Certificate(fresh[0]).Raw)) || slices.Contains(trusted, fp(h.Certificate(oldCertName(0)).Raw)) || len(trusted) != 10 {
 		t.Errorf("provider trusts %d keys %v; want the new one instead of the old, 10 in all", len(trusted), shortList(trusted))
+	}
+	pr := w.newProber()
+	pr.probeAll(t.Context())
+	if len(pr.bad) > 0 {
+		t.Errorf("SSO fails: %v", pr.bad)
+	}
+}
+
+// TestReplaceRollbackKeepsOtherOrgs: two orgs share one provider. Org 1
+// replaces its key; before org 1 has verified, a run for org 2 replaces org 2's
+// key in the same provider; then org 1's verification fails and org 1 rolls
+// back. The rollback restores org 1's entity only: org 2 signs with its new
+// certificate, and AWS must go on trusting it (DESIGN §7.2).
+func TestReplaceRollbackKeepsOtherOrgs(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{Orgs: []orgSpec{{CCs: []ccSpec{{}}}, {CCs: []ccSpec{{}}}}})
+	h1, h2 := w.orgs[0], w.orgs[1]
+	w.cfg.Strategy = StrategyReplace
+	w.cfg.VerifyDeadline = 30 * time.Second
+	cfg1, cfg2 := w.cfg, w.cfg
+	cfg1.Select = []string{h1.ContactCenters()[0].Name}
+	cfg2.Select = []string{h2.ContactCenters()[0].Name}
+	cfg2.OnEvent = nil
+
+	var started atomic.Bool
+	w.addHook(func(when, op, step string) {
+		if when != "after" || op != "UpdateSAMLProvider" || step != StepReplaceCertificate || started.Swap(true) {
+			return
+		}
+		func() {
+			// Org 1 has just replaced its key: org 2 rotates now, then STS
+			// rejects org 1's new signature for as long as org 1 tries.
+			p2, err := Build(t.Context(), cfg2)
+			if err != nil {
+				t.Errorf("org 2: Build: %v", err)
+				return
+			}
+			if rep, err := p2.Apply(t.Context()); err != nil {
+				t.Errorf("org 2: Apply = %q, %v", rep.Outcome, err)
+			}
+			w.iam.InjectFault(iamtest.Fault{Operation: "AssumeRoleWithSAML", Nth: w.iam.Calls("AssumeRoleWithSAML") + 1,
+				AndAfter: true, Code: "InvalidIdentityToken"})
+		}()
+	})
+	cfg1.OnEvent = func(ev Event) {
+		w.onEvent(ev)
+		if ev.Kind == EventFailed && ev.Step == StepReplaceCertificate {
+			w.iam.ClearFaults()
+		}
+	}
+	p1, err := Build(t.Context(), cfg1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p1.Apply(t.Context())
+	if rep.Outcome != OutcomeRolledBack {
+		t.Fatalf("org 1: Apply = %q, %v; want rolled_back", rep.Outcome, err)
+	}
+	if diff := cmp.Diff([]string{fp(h1.Certificate(oldCertName(0)).Raw)}, w.trusted(acct1, h1)); diff != "" {
+		t.Errorf("org 1: provider trusts (-want +got):\n%s", diff)
+	}
+	created := w.newCertificates()[h2.Name()]
+	if len(created) != 1 {
+		t.Fatalf("org 2 created %q", created)
+	}
+	if diff := cmp.Diff([]string{fp(h2.Certificate(created[0]).Raw)}, w.trusted(acct1, h2)); diff != "" {
+		t.Errorf("org 2: provider trusts after org 1's rollback (-want +got):\n%s", diff)
 	}
 	pr := w.newProber()
 	pr.probeAll(t.Context())

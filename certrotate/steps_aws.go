@@ -241,17 +241,48 @@ func (o *orgRun) bindProvider(s *Step, spec stepSpec) {
 			if previous == nil {
 				return nil
 			}
-			acc, err := o.run.aws.forProvider(ctx, arn)
-			if err != nil {
-				return err
-			}
-			prov, err := acc.idp.Provider(ctx, arn)
-			if err != nil {
-				return err
-			}
-			return acc.idp.Restore(ctx, arn, previous, prov.Document)
+			return o.restoreEntity(ctx, arn, previous)
 		}
 	}
+}
+
+// restoreEntity makes the org's entity in provider arn trust again what it
+// trusted in the document previous, adding back first and removing last. Only
+// the org's own entity changes: restoring the whole previous document would
+// also undo what other orgs sharing the provider wrote since, and AWS would
+// stop trusting what they sign with now (DESIGN §7.2).
+func (o *orgRun) restoreEntity(ctx context.Context, arn string, previous []byte) error {
+	doc, err := samlmeta.Parse(previous)
+	if err != nil {
+		return fmt.Errorf("provider %s: the document kept before the edit: %w", arn, err)
+	}
+	ent := doc.Entity(o.issuer)
+	if ent == nil {
+		return fmt.Errorf("provider %s: the document kept before the edit has no entity for %s", arn, o.issuer)
+	}
+	acc, err := o.run.aws.forProvider(ctx, arn)
+	if err != nil {
+		return err
+	}
+	prov, err := acc.idp.Provider(ctx, arn)
+	if err != nil {
+		return err
+	}
+	var add, remove []*samlmeta.Certificate
+	want := ent.SigningCertificates()
+	for _, c := range want {
+		if cur := prov.Entity(o.issuer); cur == nil || !cur.Trusts(c.SHA256) {
+			add = append(add, c)
+		}
+	}
+	if cur := prov.Entity(o.issuer); cur != nil {
+		for _, c := range cur.Certificates {
+			if !slices.ContainsFunc(want, func(w *samlmeta.Certificate) bool { return w.SHA256 == c.SHA256 }) {
+				remove = append(remove, c)
+			}
+		}
+	}
+	return o.undoEdit(ctx, arn, add, remove)
 }
 
 // undoEdit adds back and removes certificates from the org's entity, re-reading
