@@ -462,3 +462,72 @@ func TestReplaceRollbackKeepsOtherOrgs(t *testing.T) {
 		t.Errorf("SSO fails: %v", pr.bad)
 	}
 }
+
+// TestUndoRereadsBeforeWriting: the IdP switch fails before it changes
+// anything, and the run rolls back. The undo reads the IdP setting first, finds
+// the old certificate still there, and writes nothing to Salesforce (DESIGN
+// §7.3); the added key is still removed from AWS.
+func TestUndoRereadsBeforeWriting(t *testing.T) {
+	t.Parallel()
+	w := newFakes(t, fakesSpec{
+		Orgs: []orgSpec{{CCs: []ccSpec{{OnDefault: true}}}},
+		SFOpts: []sftest.Option{
+			sftest.WithFault(sftest.Fault{Operation: "updateMetadata", Type: "IdentityProviderSettings", Nth: 1, Code: "UNKNOWN_EXCEPTION"}),
+		},
+	})
+	var mu sync.Mutex
+	var writes []string
+	w.addHook(func(when, op, step string) {
+		if when == "before" {
+			mu.Lock()
+			writes = append(writes, op)
+			mu.Unlock()
+		}
+	})
+	p, err := Build(t.Context(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.Apply(t.Context())
+	if rep.Outcome != OutcomeRolledBack {
+		t.Fatalf("Apply = %q, %v; want rolled_back", rep.Outcome, err)
+	}
+	// add-certificate, the failed switch, then the undo of the add only.
+	want := []string{"UpdateSAMLProvider", "updateMetadata", "UpdateSAMLProvider"}
+	var got []string
+	for _, op := range writes {
+		if op != "deploy" && op != "createMetadata" && op != "upsertMetadata" { // create-certificate
+			got = append(got, op)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("writes (-want +got):\n%s", diff)
+	}
+	h := w.orgs[0]
+	if h.IdPCertificate() != oldCertName(0) {
+		t.Errorf("IdP setting %s, want %s", h.IdPCertificate(), oldCertName(0))
+	}
+	if diff := cmp.Diff([]string{fp(h.Certificate(oldCertName(0)).Raw)}, w.trusted(acct1, h)); diff != "" {
+		t.Errorf("provider trusts (-want +got):\n%s", diff)
+	}
+}
+
+func TestSwitchBackNeeded(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		current string
+		want    string // "" nil, "back" errAlreadyBack, else a part of the error
+	}{
+		{current: "VoiceCert_New", want: ""},
+		{current: "Old", want: "back"},
+		{current: "Other", want: "names Other, neither the new VoiceCert_New nor the old Old"},
+	}
+	for _, tt := range tests {
+		err := switchBackNeeded("the IdP setting", tt.current, "Old", "VoiceCert_New")
+		switch {
+		case tt.want == "" && err != nil, tt.want == "back" && !errors.Is(err, errAlreadyBack),
+			tt.want != "" && tt.want != "back" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("switchBackNeeded(%q) = %v, want %q", tt.current, err, tt.want)
+		}
+	}
+}

@@ -163,7 +163,19 @@ func (o *orgRun) bindSwitchIdP(s *Step) {
 		return o.verifySwitched(ctx, o.onDefault())
 	}
 	s.Undo = func(ctx context.Context) error {
-		if err := o.sf.SetIdentityProviderCertificate(ctx, old); err != nil {
+		_, name, err := o.mustSuccessor(ctx)
+		if err != nil {
+			return err
+		}
+		idp, err := o.sf.IdentityProvider(ctx)
+		if err != nil {
+			return err
+		}
+		if err := switchBackNeeded("the IdP setting", idp.CertificateName, old, name); err != nil {
+			if !errors.Is(err, errAlreadyBack) {
+				return err
+			}
+		} else if err := o.sf.SetIdentityProviderCertificate(ctx, old); err != nil {
 			return err
 		}
 		return o.verifyOld(ctx, o.onDefault())
@@ -230,11 +242,43 @@ func (o *orgRun) bindSwitchApp(s *Step, spec stepSpec) {
 	}
 	s.Verify = func(ctx context.Context) error { return o.verifySwitched(ctx, o.usersOfApp(spec.App)) }
 	s.Undo = func(ctx context.Context) error {
-		if err := o.sf.SetConnectedAppCertificate(ctx, spec.App, old); err != nil {
+		_, name, err := o.mustSuccessor(ctx)
+		if err != nil {
+			return err
+		}
+		app, err := o.sf.ConnectedApp(ctx, spec.App)
+		if err != nil {
+			return err
+		}
+		if err := switchBackNeeded("app "+spec.App, app.Certificate, old, name); err != nil {
+			if !errors.Is(err, errAlreadyBack) {
+				return err
+			}
+		} else if err := o.sf.SetConnectedAppCertificate(ctx, spec.App, old); err != nil {
 			return err
 		}
 		return o.verifyOld(ctx, o.usersOfApp(spec.App))
 	}
+}
+
+// errAlreadyBack says that a switch back is not needed: the setting names the
+// old certificate already (the switch failed before it wrote, say).
+var errAlreadyBack = errors.New("already names the old certificate")
+
+// switchBackNeeded checks, from the setting what read just now, that an undo
+// must switch it from the successor back to old (DESIGN §7.3: a rollback's
+// writes re-read first too). It returns nil when the switch back is needed,
+// errAlreadyBack when what already names old, and an error when what names
+// a third certificate: someone changed it since, and the undo leaves it alone.
+func switchBackNeeded(what, current, old, successor string) error {
+	switch current {
+	case successor:
+		return nil
+	case old:
+		return errAlreadyBack
+	}
+	return fmt.Errorf("%s names %s, neither the new %s nor the old %s: it changed since the switch; not switching it back, set it by hand",
+		what, orNone(current), successor, orNone(old))
 }
 
 // startWindow records when ccs switched signer: in replace (and after a
