@@ -440,11 +440,7 @@ func crashAndRerun(t *testing.T, spec fakesSpec, strategy Strategy, mode crashMo
 			}
 		}
 	}
-	pr := w.newProber()
-	pr.probeAll(t.Context())
-	if len(pr.bad) > 0 {
-		t.Errorf("SSO fails after the re-run: %v", pr.bad)
-	}
+	w.checkSSO(t, "after the re-run")
 	inv.verdict(t, strategy, end, rep1, rep2)
 
 	sf0, aws0 := w.writes()

@@ -98,11 +98,7 @@ func TestPersistentRejectionFallsBackThenRollsBack(t *testing.T) {
 	if diff := cmp.Diff([]string{fp(h.Certificate(oldCertName(0)).Raw)}, w.trusted(acct1, h)); diff != "" {
 		t.Errorf("provider trusts after rollback (-want +got):\n%s", diff)
 	}
-	pr := w.newProber()
-	pr.probeAll(t.Context())
-	if len(pr.bad) > 0 {
-		t.Errorf("SSO fails on the old certificate after rollback: %v", pr.bad)
-	}
+	w.checkSSO(t, "on the old certificate after rollback")
 }
 
 // TestRollbackWriteFails: the app's switch fails, and so does the rollback's
@@ -155,11 +151,7 @@ func TestRollbackWriteFails(t *testing.T) {
 		t.Errorf("provider trusts %d certificates; the add was not to be undone after the stop", got)
 	}
 	// Nothing is broken meanwhile: AWS trusts both, so SSO works.
-	pr := w.newProber()
-	pr.probeAll(t.Context())
-	if len(pr.bad) > 0 {
-		t.Errorf("SSO fails: %v", pr.bad)
-	}
+	w.checkSSO(t, "")
 }
 
 // TestOneOrgFailsOthersComplete: two orgs share one provider and rotate at once.
@@ -244,11 +236,7 @@ func TestOneOrgFailsOthersComplete(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("contact centers (-want +got):\n%s", diff)
 	}
-	pr := w.newProber()
-	pr.probeAll(t.Context())
-	if len(pr.bad) > 0 {
-		t.Errorf("SSO fails: %v", pr.bad)
-	}
+	w.checkSSO(t, "")
 }
 
 // TestPropagationWait: IAM changes reach STS 30 seconds late. With a wait
@@ -331,11 +319,7 @@ func TestOneOrgsProvidersAtOnce(t *testing.T) {
 	if !met || waiting != 3 {
 		t.Errorf("the three providers' adds did not run at once (%d reached the barrier)", waiting)
 	}
-	pr := w.newProber()
-	pr.probeAll(t.Context())
-	if len(pr.bad) > 0 {
-		t.Errorf("SSO fails: %v", pr.bad)
-	}
+	w.checkSSO(t, "")
 }
 
 // TestOverlapFallsBackAtKeyQuota: the provider already holds IAM's quota of 10
@@ -389,11 +373,7 @@ func TestOverlapFallsBackAtKeyQuota(t *testing.T) {
 	if !slices.Contains(trusted, fp(h.Certificate(fresh[0]).Raw)) || slices.Contains(trusted, fp(h.Certificate(oldCertName(0)).Raw)) || len(trusted) != 10 {
 		t.Errorf("provider trusts %d keys %v; want the new one instead of the old, 10 in all", len(trusted), shortList(trusted))
 	}
-	pr := w.newProber()
-	pr.probeAll(t.Context())
-	if len(pr.bad) > 0 {
-		t.Errorf("SSO fails: %v", pr.bad)
-	}
+	w.checkSSO(t, "")
 }
 
 // TestReplaceRollbackKeepsOtherOrgs: two orgs share one provider. Org 1
@@ -456,11 +436,7 @@ func TestReplaceRollbackKeepsOtherOrgs(t *testing.T) {
 	if diff := cmp.Diff([]string{fp(h2.Certificate(created[0]).Raw)}, w.trusted(acct1, h2)); diff != "" {
 		t.Errorf("org 2: provider trusts after org 1's rollback (-want +got):\n%s", diff)
 	}
-	pr := w.newProber()
-	pr.probeAll(t.Context())
-	if len(pr.bad) > 0 {
-		t.Errorf("SSO fails: %v", pr.bad)
-	}
+	w.checkSSO(t, "")
 }
 
 // TestUndoRereadsBeforeWriting: the IdP switch fails before it changes

@@ -512,3 +512,17 @@ func (l *lockedReader) Read(b []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.r.Read(b)
 }
+
+// checkSSO runs one SSO probe per contact center of the world and fails t for
+// each that fails; when says at which point ("after the re-run"), or is empty.
+func (w *fakes) checkSSO(t *testing.T, when string) {
+	t.Helper()
+	pr := w.newProber()
+	pr.probeAll(t.Context())
+	if len(pr.bad) > 0 {
+		if when != "" {
+			when = " " + when
+		}
+		t.Errorf("SSO fails%s: %v", when, pr.bad)
+	}
+}

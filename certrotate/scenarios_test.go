@@ -174,11 +174,7 @@ func TestStopAndRerun(t *testing.T) {
 				if diff := cmp.Diff([]string{fp(h.Certificate(created[0]).Raw)}, w.trusted(acct1, h)); diff != "" {
 					t.Errorf("provider trusts (-want +got):\n%s", diff)
 				}
-				pr := w.newProber()
-				pr.probeAll(t.Context())
-				if len(pr.bad) > 0 {
-					t.Errorf("SSO fails after the re-run: %v", pr.bad)
-				}
+				w.checkSSO(t, "after the re-run")
 				// And a third run writes nothing.
 				sf0, aws0 := w.writes()
 				if p, err := Build(t.Context(), w.cfg); err != nil || p.Changed() {
@@ -495,11 +491,7 @@ func TestRollbackRestoresOldState(t *testing.T) {
 	if diff := cmp.Diff([]string{fp(h.Certificate(oldCertName(0)).Raw)}, w.trusted(acct1, h)); diff != "" {
 		t.Errorf("provider trusts after rollback (-want +got):\n%s", diff)
 	}
-	pr := w.newProber()
-	pr.probeAll(t.Context())
-	if len(pr.bad) > 0 {
-		t.Errorf("SSO fails after rollback: %v", pr.bad)
-	}
+	w.checkSSO(t, "after rollback")
 }
 
 // TestVerificationWaitsForPropagation: with IAM changes reaching STS 30 seconds
@@ -568,11 +560,7 @@ func TestSelect(t *testing.T) {
 	if diff := cmp.Diff(want, w.trusted(acct1, h)); diff != "" {
 		t.Errorf("provider trusts (-want +got):\n%s", diff)
 	}
-	pr := w.newProber()
-	pr.probeAll(t.Context())
-	if len(pr.bad) > 0 {
-		t.Errorf("SSO fails: %v", pr.bad)
-	}
+	w.checkSSO(t, "")
 	if p, err := Build(t.Context(), w.cfg); err != nil || p.Changed() {
 		t.Errorf("second plan: changed %v, %v", p != nil && p.Changed(), err)
 	}
