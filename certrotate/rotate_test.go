@@ -1,8 +1,12 @@
 package certrotate
 
 import (
+	"context"
 	"crypto/rsa"
+	"errors"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,5 +169,36 @@ func TestKeySizeDefault(t *testing.T) {
 	}
 	if bits := h.Certificate(created[0]).PublicKey.(*rsa.PublicKey).N.BitLen(); bits != 4096 {
 		t.Errorf("new key has %d bits, want 4096", bits)
+	}
+}
+
+// TestStatusInterrupted: the caller cancels while Status probes SSO. Status
+// fails with the cancellation instead of reporting SSO broken everywhere.
+func TestStatusInterrupted(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var mu sync.Mutex
+	logins := 0
+	w := newFakes(t, fakesSpec{
+		Orgs: []orgSpec{{CCs: []ccSpec{{}}}},
+		SFOpts: []sftest.Option{func(c *sftest.Config) {
+			c.OnRequest = func(r sftest.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				if r.Operation == "idp/login" {
+					if logins++; logins == 2 { // Build's probe, then Status's
+						cancel()
+					}
+				}
+			}
+		}},
+	})
+	rep, err := Status(ctx, w.cfg)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Status error = %v, want the cancellation", err)
+	}
+	if rep.Outcome != OutcomeFailed || !strings.Contains(rep.Error, "interrupted") {
+		t.Errorf("report outcome %q error %q, want failed and interrupted", rep.Outcome, rep.Error)
 	}
 }

@@ -11,7 +11,8 @@ import (
 // report is the plan's (outcome planned when a rotation is due or drift needs
 // repair, nothing-to-do otherwise) with each contact center's verified set from
 // that probe. It writes nothing. The error is about reading, not about SSO: a
-// broken SSO shows as verified false.
+// broken SSO shows as verified false. When ctx ends during the probes, the
+// outcome is failed and the error wraps ctx's.
 func Status(ctx context.Context, cfg Config) (*Report, error) {
 	p, err := build(ctx, &cfg)
 	if err != nil {
@@ -35,6 +36,13 @@ func Status(ctx context.Context, cfg Config) (*Report, error) {
 	})
 	p.finish(rep)
 	rep.APICalls = add(rep.APICalls, sub(p.calls(), start))
+	if err := ctx.Err(); err != nil {
+		// A probe cut short says nothing about SSO: fail rather than report
+		// it broken.
+		err = fmt.Errorf("certrotate: status interrupted before every contact center was probed: %w", err)
+		rep.Outcome, rep.Error = OutcomeFailed, err.Error()
+		return rep, err
+	}
 	return rep, nil
 }
 
