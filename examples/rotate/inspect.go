@@ -42,11 +42,11 @@ func runInspect(ctx context.Context, c *cli, args []string) error {
 	if len(pos) != 1 {
 		return refused("metadata inspect takes one FILE or URL, got %d arguments", len(pos))
 	}
-	source := pos[0]
-	data, err := readSource(ctx, c, source, http.DefaultClient)
+	data, err := readSource(ctx, c, pos[0], http.DefaultClient)
 	if err != nil {
 		return err
 	}
+	source := shownSource(pos[0])
 	c.log.Debug("read metadata", "source", source, "bytes", len(data))
 	res := inspect(data, time.Now())
 	res.Source = source
@@ -111,7 +111,10 @@ func readCapped(r io.Reader, source string) ([]byte, error) {
 func fetch(ctx context.Context, raw string, base *http.Client) ([]byte, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, refused("metadata inspect: %q is not a URL: %v", raw, err)
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err // without the URL, which may hold credentials
+		}
+		return nil, refused("metadata inspect: the URL given does not parse (%v); check it", err)
 	}
 	shown := redactURL(u)
 	if err := allowedURL(u); err != nil {
@@ -170,6 +173,19 @@ func isLoopback(host string) bool {
 }
 
 // redactURL returns u without user info or query, which may hold secrets.
+// shownSource is source as inspect prints it: a URL without its user
+// information, query or fragment, which may hold credentials (DESIGN §7.5).
+func shownSource(source string) string {
+	if !strings.Contains(source, "://") {
+		return source
+	}
+	u, err := url.Parse(source)
+	if err != nil {
+		return "the URL given"
+	}
+	return redactURL(u)
+}
+
 func redactURL(u *url.URL) string {
 	v := *u
 	v.User = nil

@@ -143,6 +143,7 @@ func TestInspectURL(t *testing.T) {
 	tests := []struct {
 		name     string
 		url      string
+		args     []string // flags before the URL
 		wantCode int
 		wantErr  []string
 	}{
@@ -155,11 +156,19 @@ func TestInspectURL(t *testing.T) {
 		{name: "other scheme", url: "ftp://127.0.0.1/x.xml", wantCode: exitRefused, wantErr: []string{`scheme "ftp"`}},
 		{name: "secrets in the URL are not printed", url: "http://user:hunter2@example.com/x?token=s3cret", wantCode: exitRefused,
 			wantErr: []string{"http://example.com/x?…"}},
+		{name: "secrets in a fetched URL are not printed, with -v", url: strings.Replace(srv.URL, "://", "://user:hunter2@", 1) + "/.well-known/samlidp.xml?token=s3cret",
+			args: []string{"-v"}, wantCode: exitOK},
+		{name: "secrets in a fetched URL are not printed, json", url: srv.URL + "/.well-known/samlidp.xml?token=s3cret",
+			args: []string{"-v", "--json"}, wantCode: exitOK},
+		{name: "secrets in a URL that does not parse are not printed", url: "http://user:hunter2@127.0.0.1/%zz?token=s3cret",
+			wantCode: exitRefused, wantErr: []string{"does not parse", "%zz"}},
+		{name: "secrets in a failing URL are not printed", url: srv.URL + "/missing?token=s3cret", args: []string{"-v"},
+			wantCode: exitFailed, wantErr: []string{"HTTP 404"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := runCLI(t, "", nil, "metadata", "inspect", tt.url)
+			got := runCLI(t, "", nil, append(append([]string{"metadata", "inspect"}, tt.args...), tt.url)...)
 			if got.code != tt.wantCode {
 				t.Errorf("exit code = %d, want %d; stderr:\n%s", got.code, tt.wantCode, got.stderr)
 			}
