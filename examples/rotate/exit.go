@@ -67,8 +67,11 @@ func exitCode(err error) int {
 
 // oneLine folds err's message onto one line, so that every error the CLI prints
 // is a single line on stderr, even a joined one.
-func oneLine(err error) string {
-	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
+func oneLine(err error) string { return foldLines(err.Error()) }
+
+// foldLines joins the non-blank lines of s with "; ".
+func foldLines(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
 	out := lines[:0]
 	for _, l := range lines {
 		if l = strings.TrimSpace(l); l != "" {

@@ -732,7 +732,7 @@ func (p *progress) event(ev certrotate.Event) {
 	defer p.mu.Unlock()
 	line := fmt.Sprintf("  %s %-38s %-11s %8s  %s", ev.Action.Symbol(), ev.Step, mark, ev.Duration.Round(time.Millisecond), ev.Target)
 	if ev.Detail != "" && (ev.Kind == certrotate.EventSkipped || ev.Kind == certrotate.EventFailed) {
-		line += " (" + ev.Detail + ")"
+		line += " (" + foldLines(ev.Detail) + ")" // a joined error spans lines
 	}
 	fmt.Fprintln(p.w, line)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/voicecert/voicecert/awsidp/iamtest"
+	"github.com/voicecert/voicecert/certrotate"
 	"github.com/voicecert/voicecert/salesforce/sftest"
 )
 
@@ -329,5 +330,19 @@ func TestStatusExitCodes(t *testing.T) {
 				t.Errorf("status --json: exit %d, want %d, valid JSON %v:\n%s", js.code, tt.wantCode, json.Valid([]byte(js.stdout)), js.stdout)
 			}
 		})
+	}
+}
+
+// TestProgressOneLinePerStep: a step that failed for several contact centers at
+// once (a joined error) still prints one progress line.
+func TestProgressOneLinePerStep(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	p := &progress{w: &out}
+	p.event(certrotate.Event{Kind: certrotate.EventFailed, Step: certrotate.StepSwitchConnectedApp, Target: "CC1",
+		Action: certrotate.ActionUpdate, Detail: "contact center A: rejected\ncontact center B: rejected"})
+	got := out.String()
+	if strings.Count(got, "\n") != 1 || !strings.Contains(got, "contact center A: rejected; contact center B: rejected") {
+		t.Errorf("progress printed %q, want one line with both failures", got)
 	}
 }
