@@ -637,7 +637,7 @@ func renderSummary(w io.Writer, rep *certrotate.Report, backups []backup, took t
 		}
 	}
 	if len(backups) > 0 {
-		fmt.Fprintf(w, "To restore a provider's previous document by hand:\n")
+		fmt.Fprintf(w, "To restore a provider's previous document by hand (first compare it with the current one: it also reverts what other orgs sharing the provider changed since):\n")
 		for _, b := range backups {
 			fmt.Fprintf(w, "  aws iam update-saml-provider --saml-provider-arn %s --saml-metadata-document file://%s\n", b.arn, b.file)
 		}

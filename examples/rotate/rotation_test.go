@@ -346,3 +346,29 @@ func TestProgressOneLinePerStep(t *testing.T) {
 		t.Errorf("progress printed %q, want one line with both failures", got)
 	}
 }
+
+// TestSummaryAfterFailure: a failed apply's summary lists what is still
+// changed and how to restore each saved provider document by hand, warning that
+// a whole document also reverts other orgs' entities in that provider.
+func TestSummaryAfterFailure(t *testing.T) {
+	t.Parallel()
+	const arn = "arn:aws:iam::111122223333:saml-provider/SalesforceServiceVoiceIdp"
+	rep := &certrotate.Report{
+		Outcome: certrotate.OutcomeFailed,
+		Steps: []certrotate.StepReport{
+			{Name: certrotate.StepAddCertificate, Target: arn, Status: certrotate.EventApplied},
+			{Name: certrotate.StepSwitchIdentityProvider, Target: "00D000000000001", Status: certrotate.EventFailed},
+		},
+	}
+	var out strings.Builder
+	renderSummary(&out, rep, []backup{{arn: arn, file: "/tmp/b/provider.xml"}}, time.Second)
+	for _, want := range []string{
+		"Still changed:\n  " + certrotate.StepAddCertificate + " " + arn + "\n",
+		"it also reverts what other orgs sharing the provider changed since",
+		"aws iam update-saml-provider --saml-provider-arn " + arn + " --saml-metadata-document file:///tmp/b/provider.xml",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+}
