@@ -40,7 +40,7 @@ func commands() []command {
 			"rotate the certificate of a simulated org and AWS account, end to end, in seconds", runDemo},
 		{"status", "status [--json] [common flags]", "certificates, expiry, who signs with what, what AWS trusts, whether SSO works", runStatus},
 		{"plan", "plan [--json] [common flags]", "the steps apply would take (exit 2 when changes are pending)", runPlan},
-		{"apply", "apply [--yes] [--json] [--strategy overlap|replace] [--force] [--accept-affected] [--accept-unobserved] [--no-rollback] [--prune-grace DUR] [--backup-dir DIR] [common flags]",
+		{"apply", "apply [--yes] [--json] [--strategy overlap|replace] [--force] [--accept-affected] [--accept-unobserved] [--no-rollback] [--prune-grace DUR] [--propagation-wait DUR] [--backup-dir DIR] [common flags]",
 			"rotate, with confirmation on a terminal (--yes elsewhere), then verify SSO", runApply},
 		{"verify", "verify [--json] [common flags]", "prove that SSO works for every selected contact center", runVerify},
 		{"sim", "sim [--sf-addr 127.0.0.1:0] [--aws-addr 127.0.0.1:0] [--contact-centers 2] [--expires-in 240h] [--latency 0] [--iam-trust all|first] [--assertion-lifetime 5m] [--request-log FILE]",

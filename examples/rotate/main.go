@@ -12,7 +12,7 @@
 //	rotate plan      [--json]
 //	rotate apply     [--yes] [--json] [--strategy overlap|replace] [--force]
 //	                 [--accept-affected] [--accept-unobserved] [--no-rollback]
-//	                 [--prune-grace DUR] [--backup-dir DIR]
+//	                 [--prune-grace DUR] [--propagation-wait 30s] [--backup-dir DIR]
 //	rotate verify    [--json]
 //	rotate metadata inspect FILE|URL [--json]
 //
