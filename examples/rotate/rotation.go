@@ -162,22 +162,36 @@ func (c *cli) parseRotation(ctx context.Context, name, synopsis string, args []s
 	if err != nil {
 		return nil, certrotate.Config{}, err
 	}
+	// apply's --strategy, when given, names the strategy of an early error's report.
+	strategy := certrotate.StrategyOverlap
+	if fl := fs.Lookup("strategy"); fl != nil {
+		strategy = reportStrategy(fl.Value.String())
+	}
 	if len(pos) > 0 {
-		return nil, certrotate.Config{}, c.errorReport(f.common.json,
+		return nil, certrotate.Config{}, c.errorReport(f.common.json, strategy,
 			refused("%s takes no arguments, got %q; select contact centers with --select NAME", name, pos[0]))
 	}
 	cfg, err := c.rotationConfig(ctx, f)
-	return f, cfg, c.errorReport(f.common.json, err)
+	return f, cfg, c.errorReport(f.common.json, strategy, err)
+}
+
+// reportStrategy is the strategy an early error's report names: the one asked
+// for, or overlap (the default) when the flag's value is not a strategy.
+func reportStrategy(flag string) certrotate.Strategy {
+	if certrotate.Strategy(flag) == certrotate.StrategyReplace {
+		return certrotate.StrategyReplace
+	}
+	return certrotate.StrategyOverlap
 }
 
 // errorReport prints, when asJSON, the report of an error that stopped a
 // rotation subcommand before certrotate could report it (DESIGN §8: --json
 // prints the report on an error too), and returns err.
-func (c *cli) errorReport(asJSON bool, err error) error {
+func (c *cli) errorReport(asJSON bool, strategy certrotate.Strategy, err error) error {
 	if err == nil || !asJSON {
 		return err
 	}
-	rep := &certrotate.Report{Outcome: certrotate.OutcomeFailed, Error: oneLine(err), Strategy: certrotate.StrategyOverlap}
+	rep := &certrotate.Report{Outcome: certrotate.OutcomeFailed, Error: oneLine(err), Strategy: strategy}
 	if exitCode(err) == exitRefused {
 		rep.Outcome = certrotate.OutcomeRefused
 	}
@@ -386,7 +400,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	if err := af.configure(&cfg); err != nil {
-		return c.errorReport(f.common.json, err)
+		return c.errorReport(f.common.json, reportStrategy(af.strategy), err)
 	}
 	return c.apply(ctx, cfg, af, f.common.json)
 }

@@ -372,3 +372,24 @@ func TestSummaryAfterFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestEarlyErrorReportNamesTheStrategy: a --json report of an error found before
+// certrotate runs names the strategy asked for, not the default.
+func TestEarlyErrorReportNamesTheStrategy(t *testing.T) {
+	t.Parallel()
+	_, env := startTestFakes(t, fakeOptions{})
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"apply", "--json", "--strategy", "replace", "extra"}, "replace"},
+		{[]string{"apply", "--json", "--strategy", "replace", "--prune-grace", "-1s"}, "replace"},
+		{[]string{"apply", "--json", "extra"}, "overlap"},
+	} {
+		got := runCLI(t, "", env, tt.args...)
+		var rep struct{ Outcome, Strategy string }
+		if err := json.Unmarshal([]byte(got.stdout), &rep); err != nil || rep.Outcome != "refused" || rep.Strategy != tt.want {
+			t.Errorf("%v: report %+v (%v), want outcome refused, strategy %s\n%s", tt.args, rep, err, tt.want, got.stdout)
+		}
+	}
+}
